@@ -1,0 +1,13 @@
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({
+    ts: true,
+    ignores: ['dist/**', 'coverage/**', '.tap/**', 'node_modules/**']
+  }),
+  {
+    // TypeBox's idiom: a schema and its static type share one name (`export type X = Static<typeof X>`).
+    files: ['**/*.ts'],
+    rules: { '@typescript-eslint/no-redeclare': 'off' }
+  }
+]

@@ -1,0 +1,5 @@
+export * from './enums.js'
+export * from './errors.js'
+export * from './bulk.js'
+export * from './jobs.js'
+export * from './health.js'

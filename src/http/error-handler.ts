@@ -1,0 +1,87 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ErrorEntry } from '../../schemas/errors.js'
+import { ApiError, apiError, excerpt, labelFor } from '../errors.js'
+import { logRequest, setStandardHeaders } from './request-context.js'
+import { validationEntries } from './validation.js'
+
+function internalError (requestId: string): ErrorEntry {
+  return {
+    error: labelFor(500),
+    error_code: 'internal_error',
+    message: 'The mock failed on this request. Its log has the details under this request id.',
+    details: `request id ${requestId}`
+  }
+}
+
+/** Fastify's own errors that a client causes, in Userpilot's words. */
+function fromFastifyError (error: FastifyError, contentType: string | undefined, bodyLimit: number): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_VALIDATION': {
+      const context = error.validationContext ?? 'body'
+      const entries = validationEntries(error.validation ?? [], context)
+      return entries.length > 0 ? new ApiError(400, entries) : apiError(400, 'invalid_request', error.message, context)
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return apiError(415, 'unsupported_content_type',
+        'Send the body as Content-Type: application/json (or multipart/form-data with an NDJSON file in the field "file").',
+        `content-type ${excerpt(contentType ?? '(none)')}`)
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return apiError(413, 'body_too_large',
+        `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the users into several requests.`,
+        `limit ${bodyLimit} bytes`)
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return apiError(400, 'invalid_content_length', 'The Content-Length header does not match the body that was sent.', 'content-length')
+    default:
+      return undefined
+  }
+}
+
+/**
+ * One place that turns every failure into Userpilot's `errors[]` envelope:
+ * our ApiErrors, Fastify's client errors (validation, body parsing, limits),
+ * unknown routes, and — without its stack — anything unexpected.
+ */
+export const errorHandler = fp(async function errorHandler (app: FastifyInstance, options: { bodyLimit: number }) {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const known = error instanceof ApiError ? error : fromFastifyError(error, request.headers['content-type'], options.bodyLimit)
+    if (known !== undefined) {
+      return reply.code(known.statusCode).send({ errors: known.entries })
+    }
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+    if (status === 500) {
+      request.log.error({ err: error }, 'unexpected error')
+      return reply.code(500).send({ errors: [internalError(request.id)] })
+    }
+    return reply.code(status).send({ errors: [clientErrorEntry(status, error, request.url)] })
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    return reply.code(404).send({
+      errors: [{
+        error: labelFor(404),
+        error_code: 'route_not_found',
+        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. The mock serves /v1/users/bulk_identify, /v1/background_jobs and /__mock/*.`,
+        details: `${request.method} ${excerpt(request.url, 120)}`
+      }]
+    })
+  })
+}, { name: 'error-handler', fastify: '5.x' })
+
+/** A client error without a mapping of its own: its status label, and its code without Fastify's prefix. */
+function clientErrorEntry (status: number, error: FastifyError, url: string): ErrorEntry {
+  const code = (error.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase()
+  return { error: labelFor(status), error_code: code, message: error.message, details: url.slice(0, 200) }
+}
+
+/**
+ * Errors the router raises before any hook runs (a malformed percent-encoding,
+ * an over-long parameter): the same envelope, headers and log line as the rest.
+ */
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // The router's errors always carry their status (400 bad URL, 414 parameter too long).
+  const status = error.statusCode as number
+  setStandardHeaders(request, reply)
+  reply.code(status).send({ errors: [clientErrorEntry(status, error, request.url)] })
+  logRequest(request, reply)
+}

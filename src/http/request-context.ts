@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Tenant } from '../tenant.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The environment of the request's API key, once authenticated. */
+    tenant: Tenant | null
+  }
+}
+
+/** An incoming x-request-id is echoed only when it is this safe shape. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Echo a well-formed incoming x-request-id, else make one shaped like Userpilot's (20 characters). */
+export function requestId (request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id']
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomBytes(15).toString('base64url')
+}
+
+/** The headers the real service sends on every answer. */
+export function setStandardHeaders (request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id)
+  reply.header('cache-control', 'max-age=0, private, must-revalidate')
+}
+
+/** The one log line of a request: its id (from the child logger), the key's id and never the key. */
+export function logRequest (request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({
+    keyId: request.tenant?.envId ?? null,
+    method: request.method,
+    url: request.url,
+    statusCode: reply.statusCode,
+    responseTime: Math.round(reply.elapsedTime * 100) / 100
+  }, 'request')
+}
+
+/** Standard headers on every answer, and one log line per request (Fastify's own request logging is off). */
+export const requestContext = fp(async function requestContext (app: FastifyInstance) {
+  app.decorateRequest('tenant', null)
+  app.addHook('onRequest', async (request, reply) => setStandardHeaders(request, reply))
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
+}, { name: 'request-context', fastify: '5.x' })

@@ -1,0 +1,8 @@
+export { buildApp, type BuildAppOptions } from './app.js'
+export { ManualClock, SystemClock, type Clock, type TimerHandle } from './clock.js'
+export { ConfigSchema, parseConfig, ConfigError, type Config } from './config.js'
+export { MemoryStore } from './store/memory-store.js'
+export type { JobRecord, JobRow, MockStore, Page, StatusChange, StoredUser } from './store/store.js'
+export { tenantOf, type Tenant } from './tenant.js'
+export { VERSION } from './version.js'
+export * from '../schemas/index.js'

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto'
+import type { BackgroundJob, JobAccepted, JobType } from '../../schemas/jobs.js'
+import type { JobRecord } from '../store/store.js'
+import type { Tenant } from '../tenant.js'
+
+export interface NewJob {
+  tenant: Tenant
+  type: JobType
+  totalRows: number
+  fileSize: number
+  /** The uploaded file's name; JSON bodies get a generated one. */
+  filename?: string | undefined
+  now: number
+}
+
+/** A new job in `queued`, with an id shaped like the docs' example: `bulk:jobs:<env>:<uuid>`. */
+export function createJobRecord (input: NewJob): JobRecord {
+  const uuid = randomUUID()
+  return {
+    jobId: `bulk:jobs:${input.tenant.envId}:${uuid}`,
+    tenant: input.tenant.id,
+    type: input.type,
+    status: 'queued',
+    totalRows: input.totalRows,
+    completedRows: 0,
+    fileSize: input.fileSize,
+    filename: input.filename ?? `bulk_identify_${input.type}_${uuid}.json`,
+    submittedAt: input.now,
+    endTime: null,
+    history: [{ status: 'queued', at: input.now }]
+  }
+}
+
+/** Absolute URL of a job's status endpoint under `baseUrl`. */
+export function jobLink (baseUrl: string, jobId: string): string {
+  return `${baseUrl}/v1/background_jobs/${jobId}`
+}
+
+function iso (ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** The 202 body of a bulk request. */
+export function toJobAccepted (job: JobRecord, baseUrl: string): JobAccepted {
+  return {
+    job_id: job.jobId,
+    status: job.status,
+    total_rows: job.totalRows,
+    file_size: job.fileSize,
+    filename: job.filename,
+    type: job.type,
+    links: jobLink(baseUrl, job.jobId),
+    start_time: iso(job.submittedAt),
+    submitted_at: iso(job.submittedAt),
+    end_time: null
+  }
+}
+
+/** A job as the status endpoints show it; `elapsed_time` is whole seconds up to the end, or to `now`. */
+export function toBackgroundJob (job: JobRecord, baseUrl: string, now: number): BackgroundJob {
+  return {
+    ...toJobAccepted(job, baseUrl),
+    end_time: job.endTime === null ? null : iso(job.endTime),
+    completed_rows: job.completedRows,
+    elapsed_time: Math.max(0, Math.floor(((job.endTime ?? now) - job.submittedAt) / 1000))
+  }
+}

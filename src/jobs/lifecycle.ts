@@ -1,0 +1,23 @@
+import type { JobStatus } from '../../schemas/jobs.js'
+
+/** Statuses a job moves through on its own, each followed by the next; `failed` can end any of them. */
+export const STAGES = ['queued', 'validating', 'processing', 'pending_refresh'] as const
+export type Stage = typeof STAGES[number]
+
+/** The transition table: where each stage goes when its time is up. */
+const NEXT: Readonly<Record<Stage, JobStatus>> = {
+  queued: 'validating',
+  validating: 'processing',
+  processing: 'pending_refresh',
+  pending_refresh: 'completed'
+}
+
+/** A job in `completed` or `failed` never changes again. */
+export function isTerminal (status: JobStatus): status is 'completed' | 'failed' {
+  return status === 'completed' || status === 'failed'
+}
+
+/** The status that follows a stage. */
+export function nextStatus (stage: Stage): JobStatus {
+  return NEXT[stage]
+}
