@@ -70,3 +70,21 @@ export function UsersBulkBodySchema (mode: MetadataMode) {
 
 export type UserRow = Static<ReturnType<typeof UserRowSchema>>
 export type UsersBulkBody = Static<ReturnType<typeof UsersBulkBodySchema>>
+
+/** One row of `POST /v1/companies/bulk_identify`. */
+export function CompanyRowSchema (mode: MetadataMode) {
+  return Type.Object({
+    company_id: Type.String({ minLength: 1, description: 'Unique id of the company in this environment.' }),
+    metadata: Type.Optional(MetadataSchema(mode))
+  })
+}
+
+/** Body of `POST /v1/companies/bulk_identify` (JSON variant). */
+export function CompaniesBulkBodySchema (mode: MetadataMode) {
+  return Type.Object({
+    companies: Type.Array(CompanyRowSchema(mode), { minItems: 1, description: 'Up to MOCK_MAX_RECORDS (10,000) companies.' })
+  }, { examples: [{ companies: [{ company_id: 'comp_techstartup_2024', metadata: { name: 'TechStartup', plan: 'growth', seats: 25 } }] }] })
+}
+
+export type CompanyRow = Static<ReturnType<typeof CompanyRowSchema>>
+export type CompaniesBulkBody = Static<ReturnType<typeof CompaniesBulkBodySchema>>

@@ -2,8 +2,10 @@ import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum } from './enums.js'
 import './formats.js'
 
+/** The statuses a job moves through on its own, in order. */
+export const JOB_STAGES = ['queued', 'validating', 'processing', 'pending_refresh'] as const
 /** Every status a background job can have, in lifecycle order. */
-export const JOB_STATUSES = ['queued', 'validating', 'processing', 'pending_refresh', 'completed', 'failed'] as const
+export const JOB_STATUSES = [...JOB_STAGES, 'completed', 'failed'] as const
 export type JobStatus = typeof JOB_STATUSES[number]
 export const JobStatusSchema = StringEnum(JOB_STATUSES)
 
@@ -67,10 +69,14 @@ export const JobIdParams = Type.Object({
   job_id: Type.String({ minLength: 1, maxLength: 512, description: 'The job id; its colons may be sent raw or percent-encoded.' })
 })
 
-export const JobListQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 })
-})
+/** Offset pagination of every list: optional in requests, these when absent. */
+export const PAGE_DEFAULTS = { limit: 50, offset: 0 } as const
+export const PageParams = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: PAGE_DEFAULTS.limit })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: PAGE_DEFAULTS.offset }))
+}
+
+export const JobListQuery = Type.Object(PageParams)
 
 export type JobAccepted = Static<typeof JobAccepted>
 export type BackgroundJob = Static<typeof BackgroundJob>

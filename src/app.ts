@@ -1,17 +1,24 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { ManualClock, SystemClock, type Clock } from './clock.js'
+import { SystemClock, type Clock } from './clock.js'
 import { ConfigError, parseConfig, type Config } from './config.js'
 import { requireApiKey } from './http/auth.js'
+import { requireControlAccess } from './http/control-auth.js'
+import { faultHook } from './http/faults.js'
+import { journalHook } from './http/journal.js'
 import { bodyParser } from './http/body-parser.js'
 import { errorHandler, frameworkErrors } from './http/error-handler.js'
 import { requestContext, requestId } from './http/request-context.js'
 import { validatorCompiler } from './http/validation.js'
 import { JobRunner } from './jobs/job-runner.js'
 import { mockState } from './plugins/mock-state.js'
+import { openapi } from './plugins/openapi.js'
 import { backgroundJobs } from './routes/background-jobs.js'
+import { bulkIdentify } from './routes/bulk-identify.js'
+import { controlFaults } from './routes/control/faults.js'
+import { controlJobs } from './routes/control/jobs.js'
+import { controlState } from './routes/control/state.js'
 import { mockHealth } from './routes/mock-health.js'
-import { usersBulkIdentify } from './routes/users-bulk-identify.js'
 import { MemoryStore } from './store/memory-store.js'
 import type { MockStore } from './store/store.js'
 import { KeyRing, parseKeyList } from './tenant.js'
@@ -19,7 +26,7 @@ import { KeyRing, parseKeyList } from './tenant.js'
 export interface BuildAppOptions {
   /** Settings by their environment names, typed or as strings; the rest take their defaults. */
   config?: Partial<Config> | Readonly<Record<string, unknown>>
-  /** Time source; default: the system clock, or a manual one under MOCK_CLOCK=manual. */
+  /** Time source; default: the system clock. Tests pass a ManualClock to drive job timers themselves. */
   clock?: Clock
   /** State backend; default: the in-memory store. */
   store?: MockStore
@@ -34,7 +41,7 @@ function createStore (config: Config): MockStore {
   if (config.MOCK_STORE !== 'memory') {
     throw new ConfigError('MOCK_STORE (--store): only `memory` is available in this version; the Redis backend is not built yet')
   }
-  return new MemoryStore({ jobRetention: config.MOCK_JOB_RETENTION })
+  return new MemoryStore({ jobRetention: config.MOCK_JOB_RETENTION, journalSize: config.MOCK_JOURNAL_SIZE })
 }
 
 /**
@@ -43,7 +50,7 @@ function createStore (config: Config): MockStore {
  */
 export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const config = parseConfig(options.config ?? {})
-  const clock = options.clock ?? (config.MOCK_CLOCK === 'manual' ? new ManualClock(Date.now()) : new SystemClock())
+  const clock = options.clock ?? new SystemClock()
   const store = options.store ?? createStore(config)
   const keys = new KeyRing(parseKeyList(config.MOCK_API_KEYS))
 
@@ -67,21 +74,33 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     store,
     clock,
     timing: { stageMs: config.MOCK_STAGE_MS, rowsPerMin: config.MOCK_ROWS_PER_MIN },
+    autoAdvance: config.MOCK_CLOCK === 'auto',
     onError: (error, job) => app.log.error({ err: error, jobId: job.jobId }, 'job step failed; retrying')
   })
 
+  await app.register(openapi)
   await app.register(mockState, { config, clock, store, runner, keys, startedAt: clock.now() })
   await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT })
   await app.register(requestContext)
-  await app.register(bodyParser)
+  await app.register(bodyParser, { fileLimit: config.MOCK_BODY_LIMIT })
 
   await app.register(async (userpilot) => {
     userpilot.addHook('onRequest', requireApiKey(keys))
-    await userpilot.register(usersBulkIdentify)
+    userpilot.addHook('onRequest', faultHook(store))
+    userpilot.addHook('onResponse', journalHook(app.mock))
+    await userpilot.register(bulkIdentify)
     await userpilot.register(backgroundJobs)
   }, { prefix: '/v1' })
 
-  await app.register(mockHealth, { prefix: '/__mock' })
+  await app.register(async (control) => {
+    await control.register(mockHealth)
+    await control.register(async (scoped) => {
+      scoped.addHook('onRequest', requireControlAccess(keys, config.MOCK_ADMIN_TOKEN))
+      await scoped.register(controlState)
+      await scoped.register(controlJobs)
+      await scoped.register(controlFaults)
+    })
+  }, { prefix: '/__mock' })
 
   if (keys.open) app.log.warn('MOCK_API_KEYS is empty: any non-empty API key is accepted')
   return app

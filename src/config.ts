@@ -25,6 +25,8 @@ export const ConfigSchema = Type.Object({
   MOCK_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', accepts: 'an http:// or https:// base URL such as http://mock:3000', description: 'Base URL for `links`, e.g. http://mock:3000; unset: from each request.' })),
   MOCK_STORE: Type.String({ pattern: '^(memory|rediss?://\\S+)$', accepts: '`memory` or a redis:// URL', default: 'memory', description: '`memory`, or a redis:// URL.' }),
   MOCK_JOB_RETENTION: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: 'Terminal jobs kept per key; the oldest are forgotten first.' }),
+  MOCK_JOURNAL_SIZE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: 'Requests kept in the journal (a ring buffer across keys).' }),
+  MOCK_JOURNAL_BODY_BYTES: Type.Integer({ minimum: 0, maximum: 52_428_800, default: 65_536, description: 'Bytes of each request body kept in the journal; longer ones are cut and marked.' }),
   MOCK_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'When set, control calls need X-Mock-Admin: <token>.' }))
 })
 

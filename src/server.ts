@@ -37,7 +37,7 @@ export function readCommand (argv: readonly string[], env: Readonly<Record<strin
 
 /** The --help text: every option with its environment variable and default. */
 export function helpText (): string {
-  const rows = describeSettings().map((s) => `  ${`${s.flag} <value>`.padEnd(26)}${s.name.padEnd(20)}default: ${s.default}\n${' '.repeat(28)}${s.description}`)
+  const rows = describeSettings().map((s) => `  ${`${s.flag} <value>`.padEnd(32)}${s.name.padEnd(26)}default: ${s.default}\n${' '.repeat(34)}${s.description}`)
   return [
     `userpilot-mock ${VERSION}: a local mock of Userpilot's bulk identify API`,
     '',
@@ -45,10 +45,10 @@ export function helpText (): string {
     '',
     'Each option can also be set by its environment variable; a flag wins.',
     '',
-    `  ${'option'.padEnd(26)}${'environment'.padEnd(20)}`,
+    `  ${'option'.padEnd(32)}${'environment'.padEnd(26)}`,
     ...rows,
-    `  ${'-h, --help'.padEnd(26)}show this help`,
-    `  ${'-v, --version'.padEnd(26)}print the version`,
+    `  ${'-h, --help'.padEnd(32)}show this help`,
+    `  ${'-v, --version'.padEnd(32)}print the version`,
     ''
   ].join('\n')
 }

@@ -12,10 +12,20 @@ function digest (key: string): Buffer {
   return createHash('sha256').update(key).digest()
 }
 
+/** The short environment id shown for a tenant id. */
+export function envIdOf (tenantId: string): string {
+  return `NX-${tenantId.slice(0, 8)}`
+}
+
 /** The tenant an API key stands for. */
 export function tenantOf (key: string): Tenant {
   const id = digest(key).toString('hex')
-  return { id, envId: `NX-${id.slice(0, 8)}` }
+  return { id, envId: envIdOf(id) }
+}
+
+/** Constant-time equality of two secrets of any length (compares their digests). */
+export function secretsEqual (a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b))
 }
 
 /** Splits MOCK_API_KEYS (comma-separated, blanks ignored). */

@@ -15,10 +15,18 @@ t.test('buildApp with no options: defaults, system clock, JSON logs', async (t) 
   t.equal(res.statusCode, 200)
 })
 
-t.test('MOCK_CLOCK=manual gives a clock that only moves when told', async (t) => {
+t.test('MOCK_CLOCK=manual: real timestamps, but no timers at all', async (t) => {
   const app = await buildApp({ logger: false, config: { MOCK_CLOCK: 'manual' } })
   t.teardown(() => app.close())
-  t.ok(app.mock.clock instanceof ManualClock)
+  t.notOk(app.mock.clock instanceof ManualClock)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/users/bulk_identify',
+    headers: { authorization: 'Token k', 'content-type': 'application/json' },
+    payload: { users: [{ user_id: 'u1' }] }
+  })
+  t.equal(res.statusCode, 202)
+  t.equal((app.mock.clock as library.SystemClock).pending, 0, 'the job waits for the control API, not a timer')
 })
 
 t.test('MOCK_STORE other than memory is refused at start', async (t) => {

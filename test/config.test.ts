@@ -46,7 +46,9 @@ t.test('parseConfig: every default', async (t) => {
     MOCK_MAX_RECORDS: 10_000,
     MOCK_BODY_LIMIT: 52_428_800,
     MOCK_STORE: 'memory',
-    MOCK_JOB_RETENTION: 1000
+    MOCK_JOB_RETENTION: 1000,
+    MOCK_JOURNAL_SIZE: 1000,
+    MOCK_JOURNAL_BODY_BYTES: 65_536
   })
   for (const name of ['MOCK_ROWS_PER_MIN', 'MOCK_PUBLIC_URL', 'MOCK_ADMIN_TOKEN'] as const) {
     t.notOk(name in config, `${name} is unset by default`)
@@ -74,6 +76,8 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_PUBLIC_URL: 'https://mock.example:8443/base/path',
     MOCK_STORE: 'redis://localhost:6379/0',
     MOCK_JOB_RETENTION: '0',
+    MOCK_JOURNAL_SIZE: '10',
+    MOCK_JOURNAL_BODY_BYTES: '0',
     MOCK_ADMIN_TOKEN: 's3cret'
   })
   t.strictSame(config, {
@@ -91,6 +95,8 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_PUBLIC_URL: 'https://mock.example:8443/base/path',
     MOCK_STORE: 'redis://localhost:6379/0',
     MOCK_JOB_RETENTION: 0,
+    MOCK_JOURNAL_SIZE: 10,
+    MOCK_JOURNAL_BODY_BYTES: 0,
     MOCK_ADMIN_TOKEN: 's3cret'
   })
   t.equal(parseConfig({ MOCK_STORE: 'rediss://cache:6380' }).MOCK_STORE, 'rediss://cache:6380')

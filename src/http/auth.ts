@@ -4,7 +4,8 @@ import { authenticate, type AuthFailure, type KeyRing, type Tenant } from '../te
 
 const EXPECTED = 'Expected the header "Authorization: Token <API_KEY>".'
 
-const MESSAGES: Readonly<Record<AuthFailure, string>> = {
+/** What each Authorization failure tells the client. */
+export const AUTH_MESSAGES: Readonly<Record<AuthFailure, string>> = {
   missing_authorization: `The Authorization header is missing. ${EXPECTED}`,
   invalid_auth_scheme: `The Authorization header uses another scheme. ${EXPECTED}`,
   missing_api_key: `The Authorization header has no API key after "Token". ${EXPECTED}`,
@@ -15,7 +16,7 @@ const MESSAGES: Readonly<Record<AuthFailure, string>> = {
 export function requireApiKey (keys: KeyRing): onRequestAsyncHookHandler {
   return async function requireApiKey (request) {
     const result = authenticate(request.headers.authorization, keys)
-    if ('failure' in result) throw apiError(401, result.failure, MESSAGES[result.failure], 'header authorization')
+    if ('failure' in result) throw apiError(401, result.failure, AUTH_MESSAGES[result.failure], 'header authorization')
     request.tenant = result.tenant
   }
 }

@@ -1,3 +1,4 @@
+import fastifyMultipart from '@fastify/multipart'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { apiError, excerpt } from '../errors.js'
@@ -6,22 +7,29 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Bytes of the request body as received (the 202's `file_size`). */
     bodyBytes: number
+    /** The JSON body's bytes, kept by reference for the request journal. */
+    rawBody: Buffer | null
   }
 }
 
 /**
+ * Multipart uploads are left to @fastify/multipart and read by the bulk routes.
  * JSON bodies are read as bytes, so that their size is known without
  * serializing them again, and parsed with plain `JSON.parse`: it defines
  * `__proto__` as an ordinary own key (stored as metadata like any other),
  * where Fastify's default parser would reject the whole body.
  */
-export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
+export const bodyParser = fp(async function bodyParser (app: FastifyInstance, options: { fileLimit: number }) {
   app.decorateRequest('bodyBytes', 0)
+  app.decorateRequest('rawBody', null)
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     request.bodyBytes = body.length
+    request.rawBody = body
     if (body.length === 0) {
-      done(apiError(400, 'empty_body', 'The request body is empty: send a JSON object such as {"users": [...]}.', 'body'), undefined)
+      const collection = /\/(\w+)\/bulk_identify$/.exec(String(request.routeOptions.url))?.[1]
+      const expected = collection === undefined ? 'a JSON object' : `a JSON object such as {"${collection}": [...]}`
+      done(apiError(400, 'empty_body', `The request body is empty: send ${expected}.`, 'body'), undefined)
       return
     }
     try {
@@ -30,4 +38,6 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
       done(apiError(400, 'malformed_json', 'The request body is not valid JSON.', excerpt((error as Error).message, 120)), undefined)
     }
   })
+  // NDJSON uploads: one file, streamed; the file limit is the body limit (50 MB by default, as documented).
+  await app.register(fastifyMultipart, { limits: { fileSize: options.fileLimit, files: 1, parts: 10 } })
 }, { name: 'body-parser', fastify: '5.x' })

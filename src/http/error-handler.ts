@@ -28,8 +28,17 @@ function fromFastifyError (error: FastifyError, contentType: string | undefined,
         `content-type ${excerpt(contentType ?? '(none)')}`)
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return apiError(413, 'body_too_large',
-        `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the users into several requests.`,
+        `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the rows into several requests.`,
         `limit ${bodyLimit} bytes`)
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return apiError(413, 'file_too_large',
+        `The uploaded file is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT; the documented limit is 50 MB). Split the rows into several files.`,
+        `limit ${bodyLimit} bytes`)
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+    case 'FST_PROTO_VIOLATION':
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      return apiError(400, 'invalid_upload_field', 'Send exactly one NDJSON file in the form field "file", and nothing else.', 'multipart body')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return apiError(400, 'invalid_content_length', 'The Content-Length header does not match the body that was sent.', 'content-length')
     default:
@@ -61,7 +70,7 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
       errors: [{
         error: labelFor(404),
         error_code: 'route_not_found',
-        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. The mock serves /v1/users/bulk_identify, /v1/background_jobs and /__mock/*.`,
+        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. The mock serves /v1/users/bulk_identify, /v1/companies/bulk_identify, /v1/background_jobs, /__mock/* and /documentation.`,
         details: `${request.method} ${excerpt(request.url, 120)}`
       }]
     })

@@ -40,6 +40,7 @@ export function logRequest (request: FastifyRequest, reply: FastifyReply): void 
 /** Standard headers on every answer, and one log line per request (Fastify's own request logging is off). */
 export const requestContext = fp(async function requestContext (app: FastifyInstance) {
   app.decorateRequest('tenant', null)
+  app.decorateRequest('allKeys', false)
   app.addHook('onRequest', async (request, reply) => setStandardHeaders(request, reply))
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
 }, { name: 'request-context', fastify: '5.x' })

@@ -1,6 +1,7 @@
-import { isTerminal, nextStatus, type Stage } from './lifecycle.js'
+import type { JobStatus } from '../../schemas/jobs.js'
+import { isTerminal, nextStatus, statusOrder, type Stage } from './lifecycle.js'
 import type { Clock, TimerHandle } from '../clock.js'
-import type { JobRecord, JobRow, MockStore } from '../store/store.js'
+import type { CreateJobResult, JobRecord, JobRow, MockStore } from '../store/store.js'
 
 /** How long each stage lasts. */
 export interface JobTiming {
@@ -18,7 +19,16 @@ export interface JobRunnerOptions {
   chunkRows?: number
   /** Called when a step fails (the step is retried later). */
   onError: (error: unknown, job: { tenant: string, jobId: string }) => void
+  /** False under MOCK_CLOCK=manual: no timers at all; jobs move only by advance, fail and flush. */
+  autoAdvance?: boolean
 }
+
+/** What a control call on a job did. */
+export type ControlResult =
+  | { ok: true, job: JobRecord }
+  | { ok: false, reason: 'not_found' }
+  | { ok: false, reason: 'finished' | 'backwards', job: JobRecord }
+  | { ok: false, reason: 'waiting', job: JobRecord, aheadJobId: string }
 
 /** Rows per chunk: small enough that one chunk takes well under a millisecond or two. */
 export const DEFAULT_CHUNK_ROWS = 500
@@ -52,17 +62,123 @@ export class JobRunner {
   readonly #chunkRows: number
   readonly #timers = new Map<string, TimerHandle>()
   readonly #running = new Set<Promise<void>>()
+  readonly #autoAdvance: boolean
   #closed = false
 
   constructor (options: JobRunnerOptions) {
     this.#options = options
     this.#chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS
+    this.#autoAdvance = options.autoAdvance ?? true
   }
 
-  /** Stores a new job with its rows and starts its clock. */
-  async submit (job: JobRecord, rows: readonly JobRow[]): Promise<void> {
-    await this.#options.store.createJob(job, rows)
-    this.#schedule(job, this.#firstStepDelay(job))
+  /**
+   * Stores a new job with its rows and starts its clock. With `exclusive`
+   * (MOCK_CONCURRENCY=reject) it is refused while another job of the tenant
+   * has not ended; otherwise it waits in `queued` for the jobs before it.
+   */
+  async submit (job: JobRecord, rows: readonly JobRow[], options: { exclusive?: boolean } = {}): Promise<CreateJobResult> {
+    const result = await this.#options.store.createJob(job, rows, options)
+    if (result.created) await this.#arrived(job)
+    return result
+  }
+
+  /**
+   * Moves a job on now: one stage, or with `to` until it reaches that status
+   * (`failed` fails it). Processing first applies every row it has left.
+   */
+  async advance (tenant: string, jobId: string, to?: JobStatus): Promise<ControlResult> {
+    if (to === 'failed') return await this.fail(tenant, jobId)
+    let job = await this.#options.store.getJob(tenant, jobId)
+    if (job === undefined) return { ok: false, reason: 'not_found' }
+    if (isTerminal(job.status)) return { ok: false, reason: 'finished', job }
+    if (to !== undefined && statusOrder(to) <= statusOrder(job.status)) return { ok: false, reason: 'backwards', job }
+    const ahead = await this.#options.store.oldestActiveJob(tenant) as JobRecord
+    if (ahead.jobId !== jobId) return { ok: false, reason: 'waiting', job, aheadJobId: ahead.jobId }
+    const target = to ?? nextStatus(job.status as Stage)
+    while (!isTerminal(job.status) && job.status !== target) job = await this.#forward(job)
+    return { ok: true, job }
+  }
+
+  /** Fails a job now, or with a later `at` stage, when it gets there. */
+  async fail (tenant: string, jobId: string, at?: Stage): Promise<ControlResult> {
+    const { store, clock } = this.#options
+    const job = await store.getJob(tenant, jobId)
+    if (job === undefined) return { ok: false, reason: 'not_found' }
+    if (isTerminal(job.status)) return { ok: false, reason: 'finished', job }
+    if (at !== undefined && statusOrder(at) > statusOrder(job.status)) {
+      return { ok: true, job: await store.setFailAt(tenant, jobId, at) as JobRecord }
+    }
+    const failed = await store.transitionJob(tenant, jobId, job.status, 'failed', clock.now())
+    if (failed === undefined) return await this.fail(tenant, jobId, at)
+    await this.#ended(failed)
+    return { ok: true, job: failed }
+  }
+
+  /** Runs every job that has not ended (of one tenant, or all) to its end now, in order; returns how many. */
+  async flush (tenant: string | null): Promise<number> {
+    const { store } = this.#options
+    const tenants = tenant === null ? await store.listTenants() : [tenant]
+    let finished = 0
+    for (const each of tenants) {
+      for (let job = await store.oldestActiveJob(each); job !== undefined; job = await store.oldestActiveJob(each)) {
+        await this.advance(each, job.jobId, 'completed')
+        finished++
+      }
+    }
+    return finished
+  }
+
+  /** One stage on, now; returns the job as it is afterwards (whoever moved it). */
+  async #forward (job: JobRecord): Promise<JobRecord> {
+    const { store, clock } = this.#options
+    const stage = job.status as Stage
+    const now = clock.now()
+    if (stage === 'processing') await this.#applyDueRows(job, now, 0, now)
+    const moved = await store.transitionJob(job.tenant, job.jobId, stage, nextStatus(stage), now)
+    if (moved !== undefined) return await this.#arrived(moved)
+    return await store.getJob(job.tenant, job.jobId) as JobRecord
+  }
+
+  /**
+   * Every arrival in a status goes through here: a job told to fail at this
+   * stage fails on arrival (so it applies no rows from then on), an ended job
+   * lets the next one run, and a running one gets its next step.
+   */
+  async #arrived (job: JobRecord): Promise<JobRecord> {
+    if (isTerminal(job.status)) {
+      await this.#ended(job)
+      return job
+    }
+    if (job.failAt === job.status) {
+      const failed = await this.#options.store.transitionJob(job.tenant, job.jobId, job.status, 'failed', this.#options.clock.now()) as JobRecord
+      await this.#ended(failed)
+      return failed
+    }
+    if (this.#autoAdvance) this.#schedule(job, this.#firstStepDelay(job))
+    return job
+  }
+
+  async #ended (job: JobRecord): Promise<void> {
+    this.#cancel(job)
+    await this.#wakeNext(job.tenant)
+  }
+
+  #cancel (job: Pick<JobRecord, 'tenant' | 'jobId'>): void {
+    const key = `${job.tenant}\n${job.jobId}`
+    const pending = this.#timers.get(key)
+    if (pending !== undefined) this.#options.clock.clearTimer(pending)
+    this.#timers.delete(key)
+  }
+
+  /** Forgets a tenant's state (every tenant's when null), its job timers first. */
+  async forget (tenant: string | null): Promise<void> {
+    for (const [key, handle] of this.#timers) {
+      if (tenant === null || key.startsWith(`${tenant}\n`)) {
+        this.#options.clock.clearTimer(handle)
+        this.#timers.delete(key)
+      }
+    }
+    await this.#options.store.reset(tenant)
   }
 
   /** Stops every timer and waits for the steps under way. */
@@ -81,6 +197,7 @@ export class JobRunner {
 
   #schedule (job: Pick<JobRecord, 'tenant' | 'jobId'>, delay: number): void {
     if (this.#closed) return
+    this.#cancel(job)
     const key = `${job.tenant}\n${job.jobId}`
     const handle = this.#options.clock.setTimer(() => {
       this.#timers.delete(key)
@@ -99,8 +216,12 @@ export class JobRunner {
   async #step (tenant: string, jobId: string): Promise<void> {
     const { store, clock, timing } = this.#options
     const job = await store.getJob(tenant, jobId)
-    if (job === undefined || isTerminal(job.status)) return
+    // Ended (or forgotten) behind the runner's back, e.g. by another process: let the next one run.
+    if (job === undefined || isTerminal(job.status)) return await this.#wakeNext(tenant)
     const { stage, since } = stageOf(job)
+    // One job at a time per tenant: a queued job waits, without a timer, until
+    // the jobs before it have ended; the last of them wakes it (#wakeNext).
+    if (stage === 'queued' && (await store.oldestActiveJob(tenant) as JobRecord).jobId !== jobId) return
     const duration = stageDuration(stage, job.totalRows, timing)
     const now = clock.now()
     if (stage === 'processing') {
@@ -115,7 +236,13 @@ export class JobRunner {
       return
     }
     const moved = await store.transitionJob(tenant, jobId, stage, nextStatus(stage), now)
-    if (moved !== undefined && !isTerminal(moved.status)) this.#schedule(moved, this.#firstStepDelay(moved))
+    if (moved !== undefined) await this.#arrived(moved)
+  }
+
+  /** After a job ends, lets the tenant's next queued job run (its queued time already counts). */
+  async #wakeNext (tenant: string): Promise<void> {
+    const next = await this.#options.store.oldestActiveJob(tenant)
+    if (next?.status === 'queued' && this.#autoAdvance) this.#schedule(next, 0)
   }
 
   /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { BackgroundJob, JobAccepted, JobType } from '../../schemas/jobs.js'
 import type { JobRecord } from '../store/store.js'
 import type { Tenant } from '../tenant.js'
+import type { Stage } from './lifecycle.js'
 
 export interface NewJob {
   tenant: Tenant
@@ -10,6 +11,8 @@ export interface NewJob {
   fileSize: number
   /** The uploaded file's name; JSON bodies get a generated one. */
   filename?: string | undefined
+  /** The stage to fail at (X-Mock-Job-Outcome). */
+  failAt?: Stage | undefined
   now: number
 }
 
@@ -27,7 +30,8 @@ export function createJobRecord (input: NewJob): JobRecord {
     filename: input.filename ?? `bulk_identify_${input.type}_${uuid}.json`,
     submittedAt: input.now,
     endTime: null,
-    history: [{ status: 'queued', at: input.now }]
+    history: [{ status: 'queued', at: input.now }],
+    failAt: input.failAt ?? null
   }
 }
 

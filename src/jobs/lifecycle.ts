@@ -1,7 +1,7 @@
-import type { JobStatus } from '../../schemas/jobs.js'
+import { JOB_STAGES, JOB_STATUSES, type JobStatus } from '../../schemas/jobs.js'
 
 /** Statuses a job moves through on its own, each followed by the next; `failed` can end any of them. */
-export const STAGES = ['queued', 'validating', 'processing', 'pending_refresh'] as const
+export const STAGES = JOB_STAGES
 export type Stage = typeof STAGES[number]
 
 /** The transition table: where each stage goes when its time is up. */
@@ -20,4 +20,9 @@ export function isTerminal (status: JobStatus): status is 'completed' | 'failed'
 /** The status that follows a stage. */
 export function nextStatus (stage: Stage): JobStatus {
   return NEXT[stage]
+}
+
+/** Where a status sits in the lifecycle order (`failed` last). */
+export function statusOrder (status: JobStatus): number {
+  return JOB_STATUSES.indexOf(status)
 }

@@ -4,6 +4,7 @@ import { BackgroundJob, BackgroundJobList, JobIdParams, JobListQuery } from '../
 import { apiError, excerpt } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { baseUrl } from '../http/base-url.js'
+import { pageOf } from '../http/page.js'
 import { toBackgroundJob } from '../jobs/jobs.js'
 
 /** `GET /v1/background_jobs/{job_id}` and `GET /v1/background_jobs`. */
@@ -38,7 +39,7 @@ export const backgroundJobs: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const tenant = tenantOfRequest(request)
-    const jobs = await store.listJobs(tenant.id, request.query)
+    const jobs = await store.listJobs(tenant.id, pageOf(request.query))
     const base = baseUrl(request, config.MOCK_PUBLIC_URL)
     const now = clock.now()
     return jobs.map((job) => toBackgroundJob(job, base, now))

@@ -1,5 +1,6 @@
-import type { Metadata, UserRow } from '../../schemas/bulk.js'
+import type { CompanyRow, Metadata, UserRow } from '../../schemas/bulk.js'
 import type { JobStatus, JobType } from '../../schemas/jobs.js'
+import type { Stage } from '../jobs/lifecycle.js'
 
 /** One entry of a job's status history. */
 export interface StatusChange { status: JobStatus, at: number }
@@ -19,10 +20,45 @@ export interface JobRecord {
   endTime: number | null
   /** Every status the job has had, oldest first; the last entry is the current status. */
   history: StatusChange[]
+  /** The stage at which the job is to fail (X-Mock-Job-Outcome, the control API). */
+  failAt?: Stage | null | undefined
 }
 
-/** A row waiting in a job to be applied. */
-export type JobRow = UserRow
+/** One received API request, as the journal keeps it. */
+export interface JournalRecord {
+  id: number
+  time: number
+  /** Null when the request had no accepted key. */
+  tenant: string | null
+  requestId: string
+  method: string
+  path: string
+  status: number
+  durationMs: number
+  /** Request headers with the key masked. */
+  headers: Record<string, string>
+  body: string | null
+  bodyBytes: number
+  bodyTruncated: boolean
+}
+
+/** A queued fault: what it matches, how often more, and what it does. */
+export interface FaultRule {
+  id: string
+  tenant: string
+  method: string | null
+  /** Exact path, or a prefix when it ends with `*`. */
+  path: string | null
+  timesLeft: number
+  status: number | null
+  delayMs: number
+  body: unknown
+  headers: Record<string, string>
+  dropConnection: boolean
+}
+
+/** A row waiting in a job to be applied: a user or a company, as the job's type says. */
+export type JobRow = UserRow | CompanyRow
 
 /** A user profile as the store keeps it. */
 export interface StoredUser {
@@ -34,6 +70,26 @@ export interface StoredUser {
   lastJobId: string
 }
 
+/** A company as the store keeps it; its user count is derived from the users, never stored with it. */
+export interface StoredCompany {
+  companyId: string
+  metadata: Metadata
+  createdAt: number
+  updatedAt: number
+  lastJobId: string
+}
+
+/** A company with the number of users that belong to it now. */
+export interface CompanyView extends StoredCompany {
+  userCount: number
+}
+
+/** What {@link MockStore.createJob} did. */
+export type CreateJobResult = { created: true } | { created: false, activeJobId: string }
+
+/** Most faults queued per key, so that a runaway test cannot grow the mock without bound. */
+export const FAULT_LIMIT = 100
+
 /** Offset pagination. */
 export interface Page { limit: number, offset: number }
 
@@ -44,8 +100,15 @@ export interface Page { limit: number, offset: number }
  * job's rows live in the store, so any process can carry a job forward.
  */
 export interface MockStore {
-  /** Records a new job and the rows it will apply. The store takes ownership of `rows`. */
-  createJob(job: JobRecord, rows: readonly JobRow[]): Promise<void>
+  /**
+   * Records a new job and the rows it will apply; the store takes ownership
+   * of `rows`. With `exclusive`, the check that the tenant has no job still
+   * running and the creation are one atomic step: of two requests arriving
+   * together, only one is created.
+   */
+  createJob(job: JobRecord, rows: readonly JobRow[], options?: { exclusive?: boolean }): Promise<CreateJobResult>
+  /** The tenant's oldest job that has not ended: the one allowed to run. */
+  oldestActiveJob(tenant: string): Promise<JobRecord | undefined>
   getJob(tenant: string, jobId: string): Promise<JobRecord | undefined>
   /** The tenant's jobs, newest first. */
   listJobs(tenant: string, page: Page): Promise<JobRecord[]>
@@ -62,8 +125,28 @@ export interface MockStore {
    * has ended (its remaining rows are gone).
    */
   applyRows(tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined>
+  /** Sets the stage at which a job that has not ended will fail. */
+  setFailAt(tenant: string, jobId: string, stage: Stage): Promise<JobRecord | undefined>
   getUser(tenant: string, userId: string): Promise<StoredUser | undefined>
-  /** The tenant's users in the order they were first identified. */
-  listUsers(tenant: string, page: Page): Promise<StoredUser[]>
+  /** The tenant's users in the order they were first identified, optionally only one company's. */
+  listUsers(tenant: string, page: Page, filter?: { companyId?: string | undefined }): Promise<StoredUser[]>
+  getCompany(tenant: string, companyId: string): Promise<CompanyView | undefined>
+  /** The tenant's companies in the order they were first identified. */
+  listCompanies(tenant: string, page: Page): Promise<CompanyView[]>
+  /** Every tenant that has any state. */
+  listTenants(): Promise<string[]>
+  /** Adds a request to the journal (a bounded ring buffer across tenants); the store numbers it. */
+  appendRequest(record: Omit<JournalRecord, 'id'>): Promise<void>
+  /** Journal entries of a tenant (every tenant when null), newest first. */
+  listRequests(tenant: string | null, page: Page): Promise<JournalRecord[]>
+  /** Queues faults; false (nothing added) when the tenant would hold more than the cap. */
+  addFaults(rules: readonly FaultRule[]): Promise<boolean>
+  /** Queued faults of a tenant (every tenant when null), in the order they apply. */
+  listFaults(tenant: string | null): Promise<FaultRule[]>
+  clearFaults(tenant: string | null): Promise<void>
+  /** Takes one use of the first fault matching the request; the rule goes when used up. */
+  takeFault(tenant: string, method: string, path: string): Promise<FaultRule | undefined>
+  /** Forgets a tenant's users, companies, jobs, journal entries and faults (every tenant's when null). */
+  reset(tenant: string | null): Promise<void>
   close(): Promise<void>
 }

@@ -72,30 +72,9 @@ export interface ExpectedAccepted {
   requestId?: string
 }
 
-/** Asserts a 202: status, headers, the JobAccepted schema and every field; returns the body. */
+/** Asserts a 202 of the users endpoint: status, headers, the JobAccepted schema and every field; returns the body. */
 export function expectAccepted (t: Test, res: LightMyRequestResponse, expected: ExpectedAccepted): JobAccepted {
-  t.equal(res.statusCode, 202, 'status 202')
-  assertStandardHeaders(t, res, expected.requestId)
-  const body = res.json() as JobAccepted
-  assertSchema(t, JobAccepted, body, 'a JobAccepted')
-  const envId = tenantOf(expected.key ?? KEY).envId
-  const match = new RegExp(`^bulk:jobs:${envId}:(${UUID})$`).exec(body.job_id)
-  t.ok(match, `job_id is bulk:jobs:${envId}:<uuid>`)
-  const uuid = match?.[1] ?? 'no-uuid'
-  const iso = new Date(expected.at ?? CLOCK_START).toISOString()
-  t.same(body, {
-    job_id: `bulk:jobs:${envId}:${uuid}`,
-    status: 'queued',
-    total_rows: expected.totalRows,
-    file_size: expected.fileSize,
-    filename: `bulk_identify_users_${uuid}.json`,
-    type: 'users',
-    links: `${expected.base ?? 'http://localhost:80'}/v1/background_jobs/bulk:jobs:${envId}:${uuid}`,
-    start_time: iso,
-    submitted_at: iso,
-    end_time: null
-  }, 'the whole 202 body')
-  return body
+  return expectAcceptedJob(t, res, { type: 'users', ...expected })
 }
 
 /** The status view of an accepted job at some point of its life. */
@@ -179,4 +158,166 @@ export async function rawRequest (app: FastifyInstance, request: string): Promis
     headers[field.slice(0, colon).toLowerCase()] = field.slice(colon + 1).trim()
   }
   return { statusCode: Number(status.split(' ')[1]), headers, body }
+}
+
+/** A bulk endpoint's collection: `/v1/<collection>/bulk_identify`. */
+export type Collection = 'users' | 'companies'
+
+/** POST /v1/companies/bulk_identify with a JSON body. */
+export function bulkCompanies (app: FastifyInstance, body: unknown, headers: Record<string, string> = auth()): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: '/v1/companies/bulk_identify',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body)
+  })
+}
+
+export interface ExpectedJobAccepted extends ExpectedAccepted {
+  type: Collection
+  /** The uploaded file's name; default: the generated `bulk_identify_<type>_<uuid>.json`. */
+  filename?: string
+}
+
+/** {@link expectAccepted} for either endpoint, JSON or upload: asserts a 202 and every field; returns the body. */
+export function expectAcceptedJob (t: Test, res: LightMyRequestResponse, expected: ExpectedJobAccepted): JobAccepted {
+  t.equal(res.statusCode, 202, 'status 202')
+  assertStandardHeaders(t, res, expected.requestId)
+  const body = res.json() as JobAccepted
+  assertSchema(t, JobAccepted, body, 'a JobAccepted')
+  const envId = tenantOf(expected.key ?? KEY).envId
+  const match = new RegExp(`^bulk:jobs:${envId}:(${UUID})$`).exec(body.job_id)
+  t.ok(match, `job_id is bulk:jobs:${envId}:<uuid>`)
+  const uuid = match?.[1] ?? 'no-uuid'
+  const iso = new Date(expected.at ?? CLOCK_START).toISOString()
+  t.same(body, {
+    job_id: `bulk:jobs:${envId}:${uuid}`,
+    status: 'queued',
+    total_rows: expected.totalRows,
+    file_size: expected.fileSize,
+    filename: expected.filename ?? `bulk_identify_${expected.type}_${uuid}.json`,
+    type: expected.type,
+    links: `${expected.base ?? 'http://localhost:80'}/v1/background_jobs/bulk:jobs:${envId}:${uuid}`,
+    start_time: iso,
+    submitted_at: iso,
+    end_time: null
+  }, 'the whole 202 body')
+  return body
+}
+
+/** The boundary {@link multipartBody} uses unless told otherwise. */
+export const BOUNDARY = '----userpilot-mock-test-7d1f0c'
+
+/** One part of a multipart/form-data body: a file when it has a filename, else a text field. */
+export interface FormPart {
+  name: string
+  filename?: string
+  content: string | Buffer
+  contentType?: string
+}
+
+/** A multipart/form-data body built by hand: each part between delimiters, CRLF line breaks, the closing delimiter. */
+export function multipartBody (parts: readonly FormPart[], boundary = BOUNDARY): Buffer {
+  const chunks: Buffer[] = []
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`
+    if (part.filename !== undefined) head += `; filename="${part.filename}"`
+    head += '\r\n'
+    const contentType = part.contentType ?? (part.filename !== undefined ? 'application/x-ndjson' : undefined)
+    if (contentType !== undefined) head += `Content-Type: ${contentType}\r\n`
+    chunks.push(Buffer.from(head + '\r\n'), Buffer.from(part.content), Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  return Buffer.concat(chunks)
+}
+
+/** POST a multipart body (any bytes) to a bulk endpoint, with `multipart/form-data; boundary=…` unless told otherwise. */
+export function postMultipart (app: FastifyInstance, collection: Collection, payload: Buffer | string, contentType = `multipart/form-data; boundary=${BOUNDARY}`, headers: Record<string, string> = auth()): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: `/v1/${collection}/bulk_identify`, headers: { ...headers, 'content-type': contentType }, payload })
+}
+
+/** Uploads `content` as the NDJSON file of the form field `file`. */
+export function uploadNdjson (app: FastifyInstance, collection: Collection, content: string | Buffer, filename = `${collection}.ndjson`, headers: Record<string, string> = auth()): Promise<LightMyRequestResponse> {
+  return postMultipart(app, collection, multipartBody([{ name: 'file', filename, content }]), undefined, headers)
+}
+
+/** The 409 entry for a key whose job `jobId` has not ended. */
+export function jobInProgress (jobId: string): ErrorEntry {
+  return {
+    error: 'conflict',
+    error_code: 'job_in_progress',
+    message: `Job ${jobId} is still running for this API key, and one bulk job runs at a time (users and companies together). Poll it until it is completed or failed, then send this request again.`,
+    details: jobId
+  }
+}
+
+// --- Control API (/__mock) helpers ---
+
+import type { TSchema } from '@sinclair/typebox'
+import type { MockJob } from '../../schemas/control.js'
+import type { JobStatus } from '../../schemas/jobs.js'
+import type { Stage } from '../../src/jobs/lifecycle.js'
+import { bulkUsers } from './app.js'
+
+/** Options of a control call: the key (`null`: no Authorization header), a JSON payload, more headers. */
+export interface ControlCall {
+  key?: string | null
+  payload?: unknown
+  headers?: Record<string, string>
+}
+
+/** A call to the control API: `/__mock<url>` with `Authorization: Token <key>` (KEY unless told). */
+export function control (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, call: ControlCall = {}): Promise<LightMyRequestResponse> {
+  const key = call.key === undefined ? KEY : call.key
+  const headers: Record<string, string> = { ...(key === null ? {} : auth(key)), ...call.headers }
+  if (call.payload !== undefined) headers['content-type'] = 'application/json'
+  return app.inject({ method, url: `/__mock${url}`, headers, ...(call.payload === undefined ? {} : { payload: JSON.stringify(call.payload) }) })
+}
+
+/** Asserts a successful answer (200 unless told): status, standard headers and the schema; returns the body. */
+export function expectOk<T = unknown> (t: Test, res: LightMyRequestResponse, schema: TSchema, status = 200): T {
+  t.equal(res.statusCode, status, `status ${status}`)
+  assertStandardHeaders(t, res)
+  const body = res.json() as T
+  assertSchema(t, schema, body, `matches ${schema.title ?? 'its schema'}`)
+  return body
+}
+
+/** ISO time `ms` after where the manual clock of `testApp` starts. */
+export function isoAt (ms: number): string {
+  return new Date(CLOCK_START + ms).toISOString()
+}
+
+/** POSTs `{users: rows}` and asserts the 202 in full; returns its body. */
+export async function acceptUsers (t: Test, app: FastifyInstance, rows: Array<Record<string, unknown>>, options: { key?: string, at?: number, headers?: Record<string, string> } = {}): Promise<JobAccepted> {
+  const payload = JSON.stringify({ users: rows })
+  const key = options.key ?? KEY
+  const res = await bulkUsers(app, payload, { ...auth(key), ...options.headers })
+  return expectAccepted(t, res, { totalRows: rows.length, fileSize: Buffer.byteLength(payload), at: CLOCK_START + (options.at ?? 0), key })
+}
+
+/** A job's state as the control API should show it; `history` as [status, ms after CLOCK_START]. */
+export interface MockJobState {
+  history: Array<[JobStatus, number]>
+  completed_rows?: number
+  fail_at?: Stage | null
+}
+
+/** The whole MockJob expected for an accepted job in a given state. */
+export function mockJobView (accepted: JobAccepted, state: MockJobState): MockJob {
+  const last = state.history.at(-1) as [JobStatus, number]
+  return {
+    key_id: accepted.job_id.split(':')[2] as string,
+    job_id: accepted.job_id,
+    type: accepted.type,
+    status: last[0],
+    total_rows: accepted.total_rows,
+    completed_rows: state.completed_rows ?? 0,
+    file_size: accepted.file_size,
+    filename: accepted.filename,
+    submitted_at: accepted.submitted_at,
+    end_time: last[0] === 'completed' || last[0] === 'failed' ? isoAt(last[1]) : null,
+    fail_at: state.fail_at ?? null,
+    history: state.history.map(([status, ms]) => ({ status, at: isoAt(ms) }))
+  }
 }

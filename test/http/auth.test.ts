@@ -54,7 +54,7 @@ t.test('refusals: 401 with the envelope on every /v1 endpoint', async (t) => {
 })
 
 t.test('the scheme word is case-insensitive and spaces around are ignored', async (t) => {
-  const { app } = await testApp(t)
+  const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
   const jobs: JobAccepted[] = []
   for (const authorization of ['Token key-x', 'token key-x', 'TOKEN key-x', 'ToKeN key-x', '  Token    key-x  ', 'Token\tkey-x']) {
     const res = await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { authorization })

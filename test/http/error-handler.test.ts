@@ -6,7 +6,7 @@ import { apiError, envelope } from '../../src/errors.js'
 import { assertSchema, auth, testApp } from '../helpers/app.js'
 import { assertStandardHeaders, expectErrors, invalid } from '../helpers/http.js'
 
-const SERVES = 'The mock serves /v1/users/bulk_identify, /v1/background_jobs and /__mock/*.'
+const SERVES = 'The mock serves /v1/users/bulk_identify, /v1/companies/bulk_identify, /v1/background_jobs, /__mock/* and /documentation.'
 
 function routeNotFound (method: string, path: string, url: string = path) {
   return [{
@@ -138,7 +138,7 @@ t.test('a validation error on a non-body part: headers', async (t) => {
   t.same(ok.json(), { ok: true })
 })
 
-t.test('a validation error without a context is read as a body error', async (t) => {
+t.test('a validation error without a context is read as a (generic) body error', async (t) => {
   const { app } = await testApp(t)
   app.get('/no-context', async () => {
     throw Object.assign(new Error('body must be object'), {
@@ -148,7 +148,7 @@ t.test('a validation error without a context is read as a body error', async (t)
     })
   })
   expectErrors(t, await app.inject({ method: 'GET', url: '/no-context' }), 400, [
-    invalid('invalid_body', 'The body must be a JSON object such as {"users": [{"user_id": "..."}]}.', 'body')])
+    invalid('invalid_body', 'The body: must be object.', 'body')])
 })
 
 t.test('a validation error without its list of problems still gets the envelope', async (t) => {

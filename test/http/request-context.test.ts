@@ -48,7 +48,7 @@ t.test('every answer carries content-type, cache-control and a generated x-reque
 })
 
 t.test('x-request-id: a well-formed incoming id is echoed, anything else replaced', async (t) => {
-  const { app } = await testApp(t)
+  const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
   const echoed = ['req-123', 'a', 'Req_1.2:3-x', 'bulk:jobs:NX-1a2b3c4d:abc', 'x'.repeat(128)]
   for (const id of echoed) {
     const res = await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { ...auth(), 'x-request-id': id })

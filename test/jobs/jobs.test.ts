@@ -30,7 +30,8 @@ t.test('createJobRecord', async (t) => {
       filename: `bulk_identify_users_${uuidOf(job.jobId)}.json`,
       submittedAt: NOW,
       endTime: null,
-      history: [{ status: 'queued', at: NOW }]
+      history: [{ status: 'queued', at: NOW }],
+      failAt: null
     })
   })
 

@@ -99,7 +99,7 @@ t.test('tenancy: state is partitioned by API key', async (t) => {
 
 t.test('GET /v1/background_jobs', async (t) => {
   t.test('newest first, each in its current state', async (t) => {
-    const { app, clock } = await testApp(t)
+    const { app, clock } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     const j1 = await submit(t, app, 1)
     await clock.advance(1000)
     const j2 = await submit(t, app, 2, { at: 1000 })
@@ -118,12 +118,12 @@ t.test('GET /v1/background_jobs', async (t) => {
   })
 
   t.test('an empty list for a new key', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     expectJobList(t, await listJobs(app), [])
   })
 
   t.test('limit defaults to 50', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     const jobs: JobAccepted[] = []
     for (let i = 0; i < 51; i++) jobs.push(await submit(t, app, 1))
     const newestFirst = jobs.reverse().map((job) => jobView(job, { status: 'queued', completed_rows: 0, elapsed_time: 0 }))
@@ -132,7 +132,7 @@ t.test('GET /v1/background_jobs', async (t) => {
   })
 
   t.test('invalid limit and offset: 400 invalid_parameter on the query string', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     for (const [query, problem] of [
       ['?limit=0', 'Expected integer to be greater or equal to 1'],
       ['?limit=1001', 'Expected integer to be less or equal to 1000'],

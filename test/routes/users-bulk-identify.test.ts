@@ -39,7 +39,7 @@ const upstream202 = operation.responses[202]
 const BODY_TOO_LARGE_1024 = {
   error: 'payload_too_large',
   error_code: 'body_too_large',
-  message: 'The request body is larger than 1024 bytes (MOCK_BODY_LIMIT). Split the users into several requests.',
+  message: 'The request body is larger than 1024 bytes (MOCK_BODY_LIMIT). Split the rows into several requests.',
   details: 'limit 1024 bytes'
 }
 
@@ -88,7 +88,7 @@ t.test('202: the whole answer for a small request', async (t) => {
 })
 
 t.test('each request gets its own job id', async (t) => {
-  const { app } = await testApp(t)
+  const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
   const first = expectAccepted(t, await bulkUsers(app, { users: [{ user_id: 'u1' }] }), { totalRows: 1, fileSize: 28 })
   const second = expectAccepted(t, await bulkUsers(app, { users: [{ user_id: 'u1' }] }), { totalRows: 1, fileSize: 28 })
   t.not(first.job_id, second.job_id)
@@ -251,7 +251,7 @@ t.test("the body schema's own example: accepted with primitives, rejected with s
 
 t.test('content type', async (t) => {
   t.test('application/json, any case, with a charset', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON']) {
       const res = await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { ...auth(), 'content-type': contentType })
       expectAccepted(t, res, { totalRows: 1, fileSize: 28 })
@@ -259,7 +259,7 @@ t.test('content type', async (t) => {
   })
 
   t.test('anything else: 415', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     for (const contentType of ['text/plain', 'text/json', 'application/jsonp', 'application/x-www-form-urlencoded', 'application/xml', 'application/x-ndjson']) {
       const res = await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { ...auth(), 'content-type': contentType })
       expectErrors(t, res, 415, [unsupported(`"${contentType}"`)])
@@ -268,7 +268,7 @@ t.test('content type', async (t) => {
   })
 
   t.test('a body without a content type: 415', async (t) => {
-    const { app } = await testApp(t)
+    const { app } = await testApp(t, { MOCK_CONCURRENCY: 'queue' })
     const res = await app.inject({ method: 'POST', url: '/v1/users/bulk_identify', headers: auth(), payload: '{"users":[{"user_id":"u1"}]}' })
     expectErrors(t, res, 415, [unsupported('"(none)"')])
   })

@@ -1,0 +1,97 @@
+import type { Fault, FaultInput, JournalEntry, MockCompany, MockJob, MockUser } from '../../schemas/control.js'
+import type { CompanyView, FaultRule, JobRecord, JournalRecord, StoredUser } from '../store/store.js'
+import { envIdOf } from '../tenant.js'
+
+// The one place where stored records (camelCase, epoch ms) become the control API's wire shapes.
+
+function iso (ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+export function toMockUser (tenant: string, user: StoredUser): MockUser {
+  return {
+    key_id: envIdOf(tenant),
+    user_id: user.userId,
+    company_id: user.companyId,
+    metadata: user.metadata as MockUser['metadata'],
+    created_at: iso(user.createdAt),
+    updated_at: iso(user.updatedAt),
+    last_job_id: user.lastJobId
+  }
+}
+
+export function toMockCompany (tenant: string, company: CompanyView): MockCompany {
+  return {
+    key_id: envIdOf(tenant),
+    company_id: company.companyId,
+    metadata: company.metadata as MockCompany['metadata'],
+    user_count: company.userCount,
+    created_at: iso(company.createdAt),
+    updated_at: iso(company.updatedAt),
+    last_job_id: company.lastJobId
+  }
+}
+
+export function toMockJob (job: JobRecord): MockJob {
+  return {
+    key_id: envIdOf(job.tenant),
+    job_id: job.jobId,
+    type: job.type,
+    status: job.status,
+    total_rows: job.totalRows,
+    completed_rows: job.completedRows,
+    file_size: job.fileSize,
+    filename: job.filename,
+    submitted_at: iso(job.submittedAt),
+    end_time: job.endTime === null ? null : iso(job.endTime),
+    fail_at: job.failAt ?? null,
+    history: job.history.map((change) => ({ status: change.status, at: iso(change.at) }))
+  }
+}
+
+export function toJournalEntry (record: JournalRecord): JournalEntry {
+  return {
+    id: record.id,
+    time: iso(record.time),
+    key_id: record.tenant === null ? null : envIdOf(record.tenant),
+    request_id: record.requestId,
+    method: record.method,
+    path: record.path,
+    status: record.status,
+    duration_ms: record.durationMs,
+    headers: record.headers,
+    body: record.body,
+    body_bytes: record.bodyBytes,
+    body_truncated: record.bodyTruncated
+  }
+}
+
+export function toFault (rule: FaultRule): Fault {
+  return {
+    id: rule.id,
+    key_id: envIdOf(rule.tenant),
+    match: { method: rule.method, path: rule.path },
+    times_left: rule.timesLeft,
+    status: rule.status,
+    delay_ms: rule.delayMs,
+    body: rule.body ?? null,
+    headers: rule.headers,
+    drop_connection: rule.dropConnection
+  }
+}
+
+/** A rule from the control API's input; the method is matched in upper case. */
+export function fromFaultInput (tenant: string, id: string, input: FaultInput): FaultRule {
+  return {
+    id,
+    tenant,
+    method: input.match.method?.toUpperCase() ?? null,
+    path: input.match.path ?? null,
+    timesLeft: input.times,
+    status: input.status ?? null,
+    delayMs: input.delay_ms ?? 0,
+    body: input.body,
+    headers: input.headers ?? {},
+    dropConnection: input.drop_connection ?? false
+  }
+}

@@ -1,0 +1,41 @@
+import type { FastifyReply, FastifyRequest, onResponseAsyncHookHandler } from 'fastify'
+import type { MockState } from '../plugins/mock-state.js'
+
+/** Headers whose values are secrets: the journal keeps only a masked form. */
+function maskedHeaders (request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
+  }
+  if (headers.authorization !== undefined) {
+    const scheme = headers.authorization.trim().split(/\s+/)[0] as string
+    headers.authorization = `${scheme} ***${request.tenant === null ? '' : ` (${request.tenant.envId})`}`
+  }
+  if (headers['x-mock-admin'] !== undefined) headers['x-mock-admin'] = '***'
+  return headers
+}
+
+/**
+ * Records every answered `/v1` request in the journal: method, path, status,
+ * duration, request id, headers with the key masked, and the body up to
+ * MOCK_JOURNAL_BODY_BYTES (marked when cut).
+ */
+export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'>): onResponseAsyncHookHandler {
+  const limit = state.config.MOCK_JOURNAL_BODY_BYTES
+  return async function journal (request: FastifyRequest, reply: FastifyReply) {
+    const raw = request.rawBody
+    await state.store.appendRequest({
+      time: state.clock.now(),
+      tenant: request.tenant?.id ?? null,
+      requestId: request.id,
+      method: request.method,
+      path: request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      headers: maskedHeaders(request),
+      body: raw === null ? null : raw.toString('utf8', 0, Math.min(raw.length, limit)),
+      bodyBytes: request.bodyBytes,
+      bodyTruncated: raw !== null && request.bodyBytes > limit
+    })
+  }
+}

@@ -1,0 +1,96 @@
+import { StringDecoder } from 'node:string_decoder'
+import type { Readable } from 'node:stream'
+import type { ErrorEntry } from '../../schemas/errors.js'
+import { ApiError, apiError, excerpt, labelFor } from '../errors.js'
+import { MAX_ERRORS } from './validation.js'
+
+/** Checks one parsed line; returns its problems (empty when the row is good). */
+export type RowCheck = (value: unknown, line: number) => ErrorEntry[]
+
+export interface NdjsonOptions {
+  check: RowCheck
+  maxRecords: number
+  /** What the rows are, for messages: `users` or `companies`. */
+  collection: string
+  /** How many of the first bytes to keep (for the request journal). */
+  keepBytes: number
+}
+
+export interface NdjsonRows {
+  rows: unknown[]
+  /** Bytes of the file as received. */
+  bytes: number
+  /** The file's first `keepBytes` bytes. */
+  head: Buffer
+}
+
+/**
+ * The lines of a byte stream, decoded as UTF-8 across chunk borders. Read
+ * with the stream's own async iterator, so a stream that has already failed
+ * rejects at once instead of never ending; a line that spans many chunks is
+ * kept as pieces, so a huge line costs linear time.
+ */
+async function * lines (stream: Readable, seen: (chunk: Buffer) => void): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8')
+  let pieces: string[] = []
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    seen(chunk)
+    const parts = decoder.write(chunk).split('\n')
+    const last = parts.pop() as string
+    for (const part of parts) {
+      pieces.push(part)
+      yield pieces.join('')
+      pieces = []
+    }
+    pieces.push(last)
+  }
+  pieces.push(decoder.end())
+  const tail = pieces.join('')
+  if (tail !== '') yield tail
+}
+
+/**
+ * Reads an NDJSON upload line by line from its stream (never as one string),
+ * skipping blank lines. Like a JSON body, too many rows is a 413 before any
+ * row problem is a 400; problems carry their line numbers, at most 100.
+ */
+export async function readNdjson (stream: Readable, options: NdjsonOptions): Promise<NdjsonRows> {
+  let bytes = 0
+  const head: Buffer[] = []
+  const seen = (chunk: Buffer): void => {
+    if (bytes < options.keepBytes) head.push(chunk.subarray(0, options.keepBytes - bytes))
+    bytes += chunk.length
+  }
+  const rows: unknown[] = []
+  const problems: ErrorEntry[] = []
+  const report = (found: ErrorEntry[]): void => { problems.push(...found.slice(0, MAX_ERRORS - problems.length)) }
+  let count = 0
+  let line = 0
+  for await (const raw of lines(stream, seen)) {
+    line++
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    if (text.trim() === '') continue
+    // Past the limit the rows are only counted, so that the 413 can say how many there were.
+    if (++count > options.maxRecords) continue
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      report([{ error: labelFor(400), error_code: 'malformed_json', message: `Line ${line} is not valid JSON: ${excerpt(text, 40)}.`, details: `line ${line}` }])
+      continue
+    }
+    const found = options.check(value, line)
+    if (found.length === 0) rows.push(value)
+    else report(found)
+  }
+  if (count > options.maxRecords) {
+    throw apiError(413, 'too_many_records',
+      `A bulk upload carries at most ${options.maxRecords} ${options.collection}; this file has ${count} lines with rows. Split it into several files.`,
+      `${count} rows`)
+  }
+  if (count === 0) {
+    throw apiError(400, 'empty_file', `The uploaded file has no rows: send one JSON object per line, one per ${options.collection === 'users' ? 'user' : 'company'}.`, 'file')
+  }
+  if (problems.length > 0) throw new ApiError(400, problems)
+  return { rows, bytes, head: Buffer.concat(head) }
+}
