@@ -494,6 +494,13 @@ t.test('races with another mover', async (t) => {
     store.beforeGetJob = { call: 2, run: async () => { await store.reset(null) } }
     expectErrors(t, await advance(app, job.job_id), 404, jobNotFound(job.job_id))
   })
+
+  t.test('a job forgotten between the lookup and the fail: 404 job_not_found', async (t) => {
+    const { app, store } = await racing(t)
+    const job = await acceptUsers(t, app, users(1))
+    store.beforeGetJob = { call: 2, run: async () => { await store.reset(null) } }
+    expectErrors(t, await fail(app, job.job_id), 404, jobNotFound(job.job_id))
+  })
 })
 
 t.test('a timed step that fails on the store is logged and retried a second later', async (t) => {
