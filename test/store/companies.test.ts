@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import type { JobStatus, JobType } from '../../schemas/jobs.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
+import { jobRecord } from '../helpers/store.js'
 import type { CompanyView, JobRecord, JobRow } from '../../src/store/store.js'
 
 const T0 = Date.parse('2025-05-19T07:29:12.000Z')
@@ -8,23 +9,6 @@ const A = 'tenant-a'
 const B = 'tenant-b'
 const ALL = { limit: 1000, offset: 0 }
 const TO_COMPLETED: JobStatus[] = ['queued', 'validating', 'processing', 'pending_refresh', 'completed']
-
-/** A queued job as the runner would create it. */
-function jobRecord (tenant: string, jobId: string, at: number, totalRows: number, type: JobType = 'users'): JobRecord {
-  return {
-    jobId,
-    tenant,
-    type,
-    status: 'queued',
-    totalRows,
-    completedRows: 0,
-    fileSize: 100,
-    filename: `${jobId}.json`,
-    submittedAt: at,
-    endTime: null,
-    history: [{ status: 'queued', at }]
-  }
-}
 
 function newStore (t: Test): MemoryStore {
   const store = new MemoryStore({ jobRetention: 1000 })

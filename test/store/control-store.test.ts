@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { MemoryStore, type MemoryStoreOptions } from '../../src/store/memory-store.js'
+import { jobRecord as queuedJob } from '../helpers/store.js'
 import { FAULT_LIMIT, type FaultRule, type JobRecord, type JobRow, type JournalRecord } from '../../src/store/store.js'
 
 // The parts of the memory store behind the control API: journal, faults,
@@ -17,19 +18,7 @@ function newStore (t: Test, options: Partial<MemoryStoreOptions> = {}): MemorySt
 }
 
 function jobRecord (tenant: string, jobId: string, totalRows = 1): JobRecord {
-  return {
-    jobId,
-    tenant,
-    type: 'users',
-    status: 'queued',
-    totalRows,
-    completedRows: 0,
-    fileSize: 10,
-    filename: `${jobId}.json`,
-    submittedAt: T0,
-    endTime: null,
-    history: [{ status: 'queued', at: T0 }]
-  }
+  return queuedJob(tenant, jobId, T0, totalRows, 'users', 10)
 }
 
 async function identify (store: MemoryStore, tenant: string, jobId: string, rows: JobRow[]): Promise<void> {

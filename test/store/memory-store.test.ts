@@ -1,28 +1,12 @@
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../../src/store/memory-store.js'
+import { jobRecord } from '../helpers/store.js'
 import type { JobRecord, JobRow, StoredUser } from '../../src/store/store.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 
 const T0 = Date.parse('2025-05-19T07:29:12.000Z')
 const A = 'tenant-a'
 const B = 'tenant-b'
-
-/** A queued job as the runner would create it. */
-function jobRecord (tenant: string, jobId: string, at: number, totalRows: number): JobRecord {
-  return {
-    jobId,
-    tenant,
-    type: 'users',
-    status: 'queued',
-    totalRows,
-    completedRows: 0,
-    fileSize: 100,
-    filename: `${jobId}.json`,
-    submittedAt: at,
-    endTime: null,
-    history: [{ status: 'queued', at }]
-  }
-}
 
 function newStore (t: Test, jobRetention = 1000): MemoryStore {
   const store = new MemoryStore({ jobRetention })
