@@ -38,7 +38,13 @@ export function requireControlAccess (keys: KeyRing, adminToken: string | undefi
   }
 }
 
+/** The tenant a control call is scoped to, or null for every key (`?all=1`). */
+export function scopeTenant (request: FastifyRequest): string | null {
+  return request.allKeys ? null : (request.tenant as Tenant).id
+}
+
 /** The tenants a control call covers: its key's, or every one with `?all=1`. */
 export async function scopeTenants (request: FastifyRequest, listTenants: () => Promise<string[]>): Promise<string[]> {
-  return request.allKeys ? await listTenants() : [(request.tenant as Tenant).id]
+  const tenant = scopeTenant(request)
+  return tenant === null ? await listTenants() : [tenant]
 }

@@ -6,6 +6,7 @@ import { fromFaultInput, toFault } from '../../control/views.js'
 import { apiError } from '../../errors.js'
 import { FAULT_LIMIT } from '../../store/store.js'
 import type { Tenant } from '../../tenant.js'
+import { scopeTenant } from '../../http/control-auth.js'
 import { CONTROL_TAG, controlErrors, Headers } from './common.js'
 
 /** Queue, list and clear faults for the key's next API calls. */
@@ -34,13 +35,13 @@ export const controlFaults: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/faults', {
     schema: { tags: [CONTROL_TAG], summary: 'Queued faults', headers: Headers, querystring: ScopeQuery, response: { 200: Type.Array(Fault), ...controlErrors } }
   }, async (request) => {
-    return (await store.listFaults(request.allKeys ? null : (request.tenant as Tenant).id)).map(toFault)
+    return (await store.listFaults(scopeTenant(request))).map(toFault)
   })
 
   app.delete('/faults', {
     schema: { tags: [CONTROL_TAG], summary: 'Clear queued faults', headers: Headers, querystring: ScopeQuery, response: { 204: Type.Null(), ...controlErrors } }
   }, async (request, reply) => {
-    await store.clearFaults(request.allKeys ? null : (request.tenant as Tenant).id)
+    await store.clearFaults(scopeTenant(request))
     return reply.code(204).send(null)
   })
 }

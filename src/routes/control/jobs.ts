@@ -5,7 +5,7 @@ import { toMockJob } from '../../control/views.js'
 import { apiError } from '../../errors.js'
 import { pageOf } from '../../http/page.js'
 import type { ControlResult } from '../../jobs/job-runner.js'
-import type { Tenant } from '../../tenant.js'
+import { scopeTenant } from '../../http/control-auth.js'
 import { CONTROL_TAG, controlErrors, findInScope, Headers, notFound, pageAcross } from './common.js'
 
 const JobParams = Type.Object({ job_id: Type.String({ minLength: 1, maxLength: 512 }) })
@@ -86,6 +86,6 @@ export const controlJobs: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/clock/flush', {
     schema: { tags: [CONTROL_TAG], summary: 'Run every pending job to its end now', headers: Headers, querystring: ScopeQuery, response: { 200: FlushResult, ...controlErrors } }
   }, async (request) => {
-    return { finished: await runner.flush(request.allKeys ? null : (request.tenant as Tenant).id) }
+    return { finished: await runner.flush(scopeTenant(request)) }
   })
 }

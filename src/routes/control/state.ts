@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { JournalEntry, MockCompany, MockUser, PageQuery, ResetResult, ScopeQuery, UsersQuery } from '../../../schemas/control.js'
 import { pageOf } from '../../http/page.js'
 import { toJournalEntry, toMockCompany, toMockUser } from '../../control/views.js'
-import type { Tenant } from '../../tenant.js'
+import { scopeTenant } from '../../http/control-auth.js'
 import { CONTROL_TAG, controlErrors, findInScope, Headers, notFound, pageAcross } from './common.js'
 
 /** What the mock remembers, per key: users, companies, the request journal; and reset. */
@@ -44,14 +44,14 @@ export const controlState: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/requests', {
     schema: { tags: [CONTROL_TAG], summary: 'Request journal', description: 'The API requests received, newest first (a bounded ring buffer); the key is masked.', headers: Headers, querystring: PageQuery, response: { 200: Type.Array(JournalEntry), ...controlErrors } }
   }, async (request) => {
-    const tenant = request.allKeys ? null : (request.tenant as Tenant).id
+    const tenant = scopeTenant(request)
     return (await store.listRequests(tenant, pageOf(request.query))).map(toJournalEntry)
   })
 
   app.post('/reset', {
     schema: { tags: [CONTROL_TAG], summary: 'Forget state', description: "Forgets this key's users, companies, jobs, journal and faults (every key's with ?all=1).", headers: Headers, querystring: ScopeQuery, response: { 200: ResetResult, ...controlErrors } }
   }, async (request) => {
-    await app.mock.runner.forget(request.allKeys ? null : (request.tenant as Tenant).id)
+    await app.mock.runner.forget(scopeTenant(request))
     return { reset: request.allKeys ? 'all' as const : 'key' as const }
   })
 }
