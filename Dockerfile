@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# First version; the image is completed (and checked in CI) by the shipping issue.
 
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
 COPY src ./src
+COPY ui ./ui
 # `npm ci` runs `prepare`, which builds dist/; then only runtime dependencies are kept.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
@@ -15,6 +15,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The inspector page (/__mock/ui): static files, served as they are.
+COPY --from=build /app/ui ./ui
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

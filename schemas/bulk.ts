@@ -9,8 +9,20 @@ export const MetadataModeSchema = StringEnum(METADATA_MODES, {
   description: '`primitives`: string, number, boolean or null values; `strings`: only strings and null, as the upstream OpenAPI text says.'
 })
 
-/** Metadata keys are 1 to 255 characters; `[\s\S]` so that line breaks count as characters too. */
-export const METADATA_KEY_PATTERN = '^[\\s\\S]{1,255}$'
+/**
+ * Metadata keys are 1 to 255 characters: a surrogate pair (an emoji) counts as
+ * one, a lone surrogate and a line break as one each. The three alternatives
+ * never match the same text, so a long key fails in linear time (with an
+ * overlap, each pair could be read two ways: exponential backtracking).
+ */
+export const METADATA_KEY_PATTERN = '^(?:[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|[^\\ud800-\\udbff]){1,255}$'
+
+/**
+ * Most properties in one row's metadata. The docs name no limit; without one a
+ * single request could make a profile of millions of keys. A thousand is far
+ * above any real profile, and the error says so.
+ */
+export const MAX_METADATA_KEYS = 1000
 
 /** A stored metadata value: `null` in a request removes the property instead. */
 export type MetadataValue = string | number | boolean | null
@@ -35,6 +47,7 @@ const metadataValueSchemas: Record<MetadataMode, TMetadataValue> = {
 export function MetadataSchema (mode: MetadataMode) {
   return Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), metadataValueSchemas[mode], {
     additionalProperties: Type.Never({ description: 'Metadata keys are 1 to 255 characters.' }),
+    maxProperties: MAX_METADATA_KEYS,
     description: 'Properties to merge into the stored profile; `null` removes a property.'
   })
 }

@@ -6,7 +6,8 @@ import { JOB_STAGES, JobStatusSchema, PageParams } from './jobs.js'
 export const FailStageSchema = StringEnum(JOB_STAGES)
 
 const Iso = Type.String({ format: 'date-time' })
-const MetadataOut = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))
+// Keys may hold line breaks: the serializer tests this pattern without the `s` flag, so `.` would drop them.
+const MetadataOut = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))
 
 /** `?all=1` spans every key; otherwise the key in Authorization is the scope. */
 export const ScopeQuery = Type.Object({
@@ -90,15 +91,15 @@ export const JournalEntry = Type.Object({
 }, { title: 'JournalEntry', additionalProperties: false })
 
 // Header names are HTTP tokens and values visible ASCII (with space and tab), so a rule can never make an answer unsendable.
-const HeaderValues = Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,100}$' }), Type.String({ maxLength: 1000, pattern: '^[\\t\\x20-\\x7e]*$' }), { additionalProperties: false })
+const HeaderValues = Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,100}$' }), Type.String({ maxLength: 1000, pattern: '^[\\t\\x20-\\x7e]*$' }), { additionalProperties: false, maxProperties: 50 })
 
 /** What a fault rule matches and does. */
 export const FaultInput = Type.Object({
-  match: Type.Object({
+  match: Type.Optional(Type.Object({
     method: Type.Optional(Type.String({ pattern: '^[A-Za-z]{1,10}$', description: 'HTTP method; any when absent.' })),
     path: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '^/', description: 'Exact path, or a prefix when it ends with `*`; any when absent.' }))
-  }, { additionalProperties: false, default: {} }),
-  times: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+  }, { additionalProperties: false, default: {} })),
+  times: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1 })),
   status: Type.Optional(Type.Integer({ minimum: 200, maximum: 599 })),
   delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
   body: Type.Optional(Type.Unknown({ description: 'Response body; default: the error envelope for `status`.' })),

@@ -1,13 +1,14 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { SystemClock, type Clock } from './clock.js'
-import { ConfigError, parseConfig, type Config } from './config.js'
+import { parseConfig, type Config } from './config.js'
 import { requireApiKey } from './http/auth.js'
 import { requireControlAccess } from './http/control-auth.js'
 import { faultHook } from './http/faults.js'
 import { journalHook } from './http/journal.js'
 import { bodyParser } from './http/body-parser.js'
-import { errorHandler, frameworkErrors } from './http/error-handler.js'
+import { drainOnClose } from './http/drain-on-close.js'
+import { clientErrorHandler, errorHandler, frameworkErrors } from './http/error-handler.js'
 import { requestContext, requestId } from './http/request-context.js'
 import { validatorCompiler } from './http/validation.js'
 import { JobRunner } from './jobs/job-runner.js'
@@ -18,8 +19,9 @@ import { bulkIdentify } from './routes/bulk-identify.js'
 import { controlFaults } from './routes/control/faults.js'
 import { controlJobs } from './routes/control/jobs.js'
 import { controlState } from './routes/control/state.js'
+import { controlUi } from './routes/control/ui.js'
 import { mockHealth } from './routes/mock-health.js'
-import { MemoryStore } from './store/memory-store.js'
+import { createStore } from './store/create-store.js'
 import type { MockStore } from './store/store.js'
 import { KeyRing, parseKeyList } from './tenant.js'
 
@@ -32,17 +34,31 @@ export interface BuildAppOptions {
   store?: MockStore
   /** pino options (or false); default: JSON logs at LOG_LEVEL. */
   logger?: FastifyServerOptions['logger']
+  /** Connection timeouts; default {@link DEFAULT_TIMEOUTS}. */
+  timeouts?: Partial<Timeouts>
 }
+
+/** How long a client may take, so that slow or stalled clients cannot hold the server. */
+export interface Timeouts {
+  /** From connection (or the previous response) to the end of the request headers. */
+  headersMs: number
+  /** From connection to the end of the whole request, body included. */
+  requestMs: number
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveMs: number
+  /** A socket with no traffic at all for this long is closed. */
+  idleMs: number
+}
+
+/**
+ * Node's own defaults leave a slow-headers client 60 s and Fastify turns the
+ * request timeout off; a 50 MB upload on a local network takes seconds, so
+ * two minutes still leaves slow CI machines room.
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 5_000, idleMs: 60_000 }
 
 /** The Authorization header (and the admin token) never reach a log line. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-mock-admin"]', 'headers.authorization']
-
-function createStore (config: Config): MockStore {
-  if (config.MOCK_STORE !== 'memory') {
-    throw new ConfigError('MOCK_STORE (--store): only `memory` is available in this version; the Redis backend is not built yet')
-  }
-  return new MemoryStore({ jobRetention: config.MOCK_JOB_RETENTION, journalSize: config.MOCK_JOURNAL_SIZE })
-}
 
 /**
  * Builds the mock as a Fastify instance, ready for `inject()` or `listen()`.
@@ -51,8 +67,9 @@ function createStore (config: Config): MockStore {
 export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const config = parseConfig(options.config ?? {})
   const clock = options.clock ?? new SystemClock()
-  const store = options.store ?? createStore(config)
+  const store = options.store ?? await createStore(config)
   const keys = new KeyRing(parseKeyList(config.MOCK_API_KEYS))
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
 
   const app = Fastify({
     logger: options.logger ?? { level: config.LOG_LEVEL, redact: REDACTED_PATHS },
@@ -65,7 +82,14 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     return503OnClosing: false,
     // Job ids up to JobIdParams' maxLength reach the route (Fastify's default is 100 characters).
     routerOptions: { maxParamLength: 1024 },
-    frameworkErrors
+    frameworkErrors,
+    clientErrorHandler,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    // Node checks the header and request deadlines only this often (30 s by default);
+    // a missing Host is refused by requestContext, in the envelope, not by Node's bare 400.
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs), requireHostHeader: false }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
@@ -82,7 +106,8 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
   await app.register(mockState, { config, clock, store, runner, keys, startedAt: clock.now() })
   await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT })
   await app.register(requestContext)
-  await app.register(bodyParser, { fileLimit: config.MOCK_BODY_LIMIT })
+  await app.register(drainOnClose)
+  await app.register(bodyParser)
 
   await app.register(async (userpilot) => {
     userpilot.addHook('onRequest', requireApiKey(keys))
@@ -94,6 +119,7 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
 
   await app.register(async (control) => {
     await control.register(mockHealth)
+    await control.register(controlUi)
     await control.register(async (scoped) => {
       scoped.addHook('onRequest', requireControlAccess(keys, config.MOCK_ADMIN_TOKEN))
       await scoped.register(controlState)

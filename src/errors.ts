@@ -47,11 +47,37 @@ export function envelope (statusCode: number, errorCode: string, message: string
 }
 
 /**
- * A short, escaped excerpt of client input for an error message: JSON string
- * escaping makes control characters, NUL and lone surrogates visible and inert.
+ * Characters that would be invisible, reorder the text around them, or drive a
+ * terminal when a message is shown: C0 and C1 controls, bidi marks and
+ * overrides, line separators, and unpaired surrogates.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/** Client text made inert for a message: every unsafe character written as a `\uXXXX` escape. */
+export function escapeText (value: string): string {
+  return value.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** The first `max` UTF-16 units of a text, one fewer rather than half a surrogate pair; null when it is short enough. */
+export function cutText (value: string, max: number): string | null {
+  if (value.length <= max) return null
+  const end = /[\ud800-\udbff]/.test(value.charAt(max - 1)) ? max - 1 : max
+  return value.slice(0, end)
+}
+
+/**
+ * A short, escaped excerpt of client input for an error message: quoted as a
+ * JSON string, with every unsafe character escaped, cut at `max` characters.
  */
 export function excerpt (value: string, max = 64): string {
-  const cut = value.length > max
-  const quoted = JSON.stringify(cut ? value.slice(0, max) : value)
-  return cut ? `${quoted.slice(0, -1)}…"` : quoted
+  const cut = cutText(value, max)
+  const quoted = escapeText(JSON.stringify(cut ?? value))
+  return cut === null ? quoted : `${quoted.slice(0, -1)}…"`
+}
+
+/** Client text for a message without quotes: escaped, and cut at `max` with a mark. */
+export function shortText (value: string, max: number): string {
+  const cut = cutText(value, max)
+  return escapeText(cut === null ? value : `${cut}…`)
 }

@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp, REDACTED_PATHS } from './app.js'
 import { ConfigError, configFromSources, describeSettings, type Config } from './config.js'
@@ -58,7 +59,9 @@ export function loggerOptions (config: Config, isTTY: boolean): FastifyServerOpt
   return {
     level: config.LOG_LEVEL,
     redact: REDACTED_PATHS,
-    ...(isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+    // Off a TTY, lines are written asynchronously: one write call carries every
+    // line logged meanwhile (pino flushes what is left when the process exits).
+    ...(isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : { stream: pino.destination({ dest: 1, sync: false }) })
   }
 }
 

@@ -17,10 +17,20 @@ export function envIdOf (tenantId: string): string {
   return `NX-${tenantId.slice(0, 8)}`
 }
 
+/** Keys seen lately and their tenants, so that a request costs no SHA-256; cleared when full. */
+const tenants = new Map<string, Tenant>()
+const TENANT_CACHE_SIZE = 1000
+
 /** The tenant an API key stands for. */
 export function tenantOf (key: string): Tenant {
-  const id = digest(key).toString('hex')
-  return { id, envId: envIdOf(id) }
+  let tenant = tenants.get(key)
+  if (tenant === undefined) {
+    const id = digest(key).toString('hex')
+    tenant = Object.freeze({ id, envId: envIdOf(id) })
+    if (tenants.size === TENANT_CACHE_SIZE) tenants.clear()
+    tenants.set(key, tenant)
+  }
+  return tenant
 }
 
 /** Constant-time equality of two secrets of any length (compares their digests). */

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { freePort } from './helpers/redis.js'
 import { buildApp } from '../src/app.js'
 import { ManualClock } from '../src/clock.js'
 import { ConfigError } from '../src/config.js'
@@ -29,8 +30,8 @@ t.test('MOCK_CLOCK=manual: real timestamps, but no timers at all', async (t) => 
   t.equal((app.mock.clock as library.SystemClock).pending, 0, 'the job waits for the control API, not a timer')
 })
 
-t.test('MOCK_STORE other than memory is refused at start', async (t) => {
-  await t.rejects(buildApp({ logger: false, config: { MOCK_STORE: 'redis://127.0.0.1:6379' } }), ConfigError)
+t.test('an unreachable Redis or a bad setting fails the start', async (t) => {
+  await t.rejects(buildApp({ logger: false, config: { MOCK_STORE: `redis://127.0.0.1:${await freePort()}` } }), ConfigError)
   await t.rejects(buildApp({ logger: false, config: { MOCK_STAGE_MS: -1 } }), { name: 'ConfigError', message: /MOCK_STAGE_MS/ })
 })
 

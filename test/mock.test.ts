@@ -9,6 +9,7 @@ import type { SystemClock } from '../src/clock.js'
 import { tenantOf } from '../src/tenant.js'
 import { assertSchema, users } from './helpers/app.js'
 import { logSink } from './helpers/http.js'
+import { freePort } from './helpers/redis.js'
 
 const KEY = 'lib-key'
 const OTHER = 'lib-key-2'
@@ -104,12 +105,7 @@ t.test('startMock listens on a free port by default; url works with fetch; close
 })
 
 t.test('an explicit port and host', async (t) => {
-  const probe = createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as AddressInfo
-  probe.close()
-  await once(probe, 'close')
+  const port = await freePort()
   const mock = await started(t, { port, host: '127.0.0.1' })
   t.equal(mock.port, port)
   t.equal(mock.url, `http://127.0.0.1:${port}`)

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { describeSettings, parseConfig } from '../src/config.js'
 import { helpText, loggerOptions, main, readCommand, startServer } from '../src/server.js'
+import { freePort } from './helpers/redis.js'
 import { VERSION } from '../src/version.js'
 import { JobAccepted } from '../schemas/jobs.js'
 import { assertSchema } from './helpers/app.js'
@@ -48,6 +49,7 @@ t.test('loggerOptions: JSON lines, pretty only on a TTY, key redacted', async (t
   const config = parseConfig({ LOG_LEVEL: 'debug' })
   t.match(loggerOptions(config, false), { level: 'debug', redact: ['req.headers.authorization'] })
   t.notOk('transport' in (loggerOptions(config, false) as object))
+  t.ok('stream' in (loggerOptions(config, false) as object), 'an asynchronous destination off a TTY')
   t.match(loggerOptions(config, true), { transport: { target: 'pino-pretty' } })
 })
 
@@ -67,12 +69,13 @@ t.test('main: help, version and bad input, in process', async (t) => {
   t.equal(await main(['--help'], {}, io), 0)
   t.equal(await main(['--version'], {}, io), 0)
   t.equal(await main(['--port', 'x'], {}, io), 2)
-  t.equal(await main([], { MOCK_STORE: 'redis://127.0.0.1:6379' }, io), 1, 'a start-up failure exits 1')
+  const port = await freePort()
+  t.equal(await main([], { MOCK_STORE: `redis://127.0.0.1:${port}` }, io), 1, 'a start-up failure exits 1')
   t.match(printed[0], 'Usage: userpilot-mock [options]')
   t.equal(printed[1], `${VERSION}\n`)
   t.equal(errors.length, 2)
   t.equal(errors[0], 'userpilot-mock: invalid PORT (--port) = "x": expected an integer from 0 to 65535\n', 'one line naming the variable')
-  t.match(errors[1], /^userpilot-mock: MOCK_STORE \(--store\): only `memory`/)
+  t.equal(errors[1], `userpilot-mock: MOCK_STORE (--store): cannot reach Redis at redis://127.0.0.1:${port} (ECONNREFUSED)\n`, 'one line naming the store')
 })
 
 interface Child { child: ChildProcessWithoutNullStreams, url: string, lines: string[] }

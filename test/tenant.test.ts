@@ -38,6 +38,17 @@ t.test('tenantOf', async (t) => {
     t.not(a.envId, b.envId)
     t.not(tenantOf('K1').id, a.id, 'keys are case-sensitive')
   })
+
+  t.test('cached per key, and still right after the cache was cleared by 1,000 other keys', async (t) => {
+    const first = tenantOf('cached key')
+    t.equal(tenantOf('cached key'), first, 'the same frozen object while cached')
+    t.ok(Object.isFrozen(first), 'callers cannot change a cached tenant')
+    const wrong = Array.from({ length: 1001 }, (_, i) => `key ${i}`).filter((key) => tenantOf(key).id !== sha256Hex(key))
+    t.same(wrong, [])
+    const again = tenantOf('cached key')
+    t.not(again, first, 'computed anew after the clear')
+    t.same(again, first)
+  })
 })
 
 t.test('parseKeyList splits on commas, trims, and drops blanks', async (t) => {

@@ -85,9 +85,9 @@ export function fromFaultInput (tenant: string, id: string, input: FaultInput): 
   return {
     id,
     tenant,
-    method: input.match.method?.toUpperCase() ?? null,
-    path: input.match.path ?? null,
-    timesLeft: input.times,
+    method: input.match?.method?.toUpperCase() ?? null,
+    path: input.match?.path ?? null,
+    timesLeft: input.times ?? 1,
     status: input.status ?? null,
     delayMs: input.delay_ms ?? 0,
     body: input.body,

@@ -13,13 +13,12 @@ declare module 'fastify' {
 }
 
 /**
- * Multipart uploads are left to @fastify/multipart and read by the bulk routes.
  * JSON bodies are read as bytes, so that their size is known without
  * serializing them again, and parsed with plain `JSON.parse`: it defines
  * `__proto__` as an ordinary own key (stored as metadata like any other),
  * where Fastify's default parser would reject the whole body.
  */
-export const bodyParser = fp(async function bodyParser (app: FastifyInstance, options: { fileLimit: number }) {
+export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
   app.decorateRequest('bodyBytes', 0)
   app.decorateRequest('rawBody', null)
   app.removeAllContentTypeParsers()
@@ -38,6 +37,14 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance, op
       done(apiError(400, 'malformed_json', 'The request body is not valid JSON.', excerpt((error as Error).message, 120)), undefined)
     }
   })
-  // NDJSON uploads: one file, streamed; the file limit is the body limit (50 MB by default, as documented).
-  await app.register(fastifyMultipart, { limits: { fileSize: options.fileLimit, files: 1, parts: 10 } })
 }, { name: 'body-parser', fastify: '5.x' })
+
+/**
+ * NDJSON uploads, left to @fastify/multipart and read by the bulk routes: one
+ * file, streamed; the file limit is the body limit (50 MB by default, as
+ * documented). Registered in the bulk routes' scope only, so that its hooks
+ * cost nothing on the other routes.
+ */
+export async function multipartUploads (app: FastifyInstance, fileLimit: number): Promise<void> {
+  await app.register(fastifyMultipart, { limits: { fileSize: fileLimit, files: 1, parts: 10 } })
+}

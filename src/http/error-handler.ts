@@ -1,7 +1,10 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorEntry } from '../../schemas/errors.js'
-import { ApiError, apiError, excerpt, labelFor } from '../errors.js'
+import { ApiError, apiError, envelope, excerpt, labelFor, shortText } from '../errors.js'
+import { StoreUnavailableError } from '../store/store-unavailable.js'
 import { logRequest, setStandardHeaders } from './request-context.js'
 import { validationEntries } from './validation.js'
 
@@ -15,7 +18,8 @@ function internalError (requestId: string): ErrorEntry {
 }
 
 /** Fastify's own errors that a client causes, in Userpilot's words. */
-function fromFastifyError (error: FastifyError, contentType: string | undefined, bodyLimit: number): ApiError | undefined {
+function fromFastifyError (error: FastifyError, request: FastifyRequest, bodyLimit: number): ApiError | undefined {
+  const contentType = request.headers['content-type']
   switch (error.code) {
     case 'FST_ERR_VALIDATION': {
       const context = error.validationContext ?? 'body'
@@ -26,10 +30,14 @@ function fromFastifyError (error: FastifyError, contentType: string | undefined,
       return apiError(415, 'unsupported_content_type',
         'Send the body as Content-Type: application/json (or multipart/form-data with an NDJSON file in the field "file").',
         `content-type ${excerpt(contentType ?? '(none)')}`)
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return apiError(413, 'body_too_large',
-        `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the rows into several requests.`,
-        `limit ${bodyLimit} bytes`)
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // Some control routes take less than MOCK_BODY_LIMIT (a fault rule: 1 MiB).
+      const limit = request.routeOptions.bodyLimit as number
+      return apiError(413, 'body_too_large', limit === bodyLimit
+        ? `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the rows into several requests.`
+        : `The request body is larger than ${limit} bytes, the most this route takes.`,
+      `limit ${limit} bytes`)
+    }
     case 'FST_REQ_FILE_TOO_LARGE':
       return apiError(413, 'file_too_large',
         `The uploaded file is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT; the documented limit is 50 MB). Split the rows into several files.`,
@@ -53,7 +61,12 @@ function fromFastifyError (error: FastifyError, contentType: string | undefined,
  */
 export const errorHandler = fp(async function errorHandler (app: FastifyInstance, options: { bodyLimit: number }) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const known = error instanceof ApiError ? error : fromFastifyError(error, request.headers['content-type'], options.bodyLimit)
+    // Redis (MOCK_STORE) down or restarting: the client may retry; the mock recovers by itself.
+    if (error instanceof StoreUnavailableError) {
+      request.log.warn({ err: error }, 'state store unavailable')
+      return reply.code(503).header('retry-after', '1').send(envelope(503, 'store_unavailable', 'The mock cannot reach its Redis store (MOCK_STORE) right now; retry in a moment.', error.reason))
+    }
+    const known = error instanceof ApiError ? error : fromFastifyError(error, request, options.bodyLimit)
     if (known !== undefined) {
       return reply.code(known.statusCode).send({ errors: known.entries })
     }
@@ -77,10 +90,17 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
   })
 }, { name: 'error-handler', fastify: '5.x' })
 
-/** A client error without a mapping of its own: its status label, and its code without Fastify's prefix. */
+/** The router's own words echo the whole URL; these say what to fix instead. */
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'The URL has a malformed percent-encoding (such as a lone "%" or a cut "%E0%A4"). Encode each reserved character as %XX.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter (such as a job id) is longer than 1024 characters. Job ids look like bulk:jobs:<env>:<uuid>.'
+}
+
+/** A client error without a mapping of its own: its status label, and its code without Fastify's prefix; input only as a short excerpt. */
 function clientErrorEntry (status: number, error: FastifyError, url: string): ErrorEntry {
   const code = (error.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase()
-  return { error: labelFor(status), error_code: code, message: error.message, details: url.slice(0, 200) }
+  const message = ROUTER_MESSAGES[error.code] ?? shortText(error.message, 200)
+  return { error: labelFor(status), error_code: code, message, details: excerpt(url, 100) }
 }
 
 /**
@@ -93,4 +113,31 @@ export function frameworkErrors (error: FastifyError, request: FastifyRequest, r
   setStandardHeaders(request, reply)
   reply.code(status).send({ errors: [clientErrorEntry(status, error, request.url)] })
   logRequest(request, reply)
+}
+
+/** What a client did wrong at the connection level, before there is a request to answer. */
+function socketError (code: string | undefined): [number, string, string, string] {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'request_timeout', 'The request (headers or body) took too long to arrive, so the mock closed the connection. Send it again in one go.', 'connection timeout']
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'headers_too_large', 'The request headers are larger than the server accepts (16 KB). Send fewer or shorter headers.', 'request headers']
+    default:
+      return [400, 'malformed_http', 'The request is not valid HTTP/1.1, so the mock could not read it.', excerpt(code ?? 'parse error')]
+  }
+}
+
+/**
+ * Connection-level errors (timeouts, unreadable HTTP) in the same envelope as
+ * the rest; Fastify's default answers them in a shape of its own.
+ */
+export function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has no one left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, message, details] = socketError(error.code)
+  const body = JSON.stringify(envelope(status, code, message, details))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] as string}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { apiError } from '../errors.js'
 import type { Tenant } from '../tenant.js'
 
 declare module 'fastify' {
@@ -14,10 +15,24 @@ declare module 'fastify' {
 /** An incoming x-request-id is echoed only when it is this safe shape. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+const ID_BYTES = 15
+/** Random bytes for 256 request ids at a time: one call to the CSPRNG instead of one per request. */
+let pool = Buffer.alloc(0)
+let offset = 0
+
+function freshId (): string {
+  if (offset === pool.length) {
+    pool = randomBytes(ID_BYTES * 256)
+    offset = 0
+  }
+  offset += ID_BYTES
+  return pool.toString('base64url', offset - ID_BYTES, offset)
+}
+
 /** Echo a well-formed incoming x-request-id, else make one shaped like Userpilot's (20 characters). */
 export function requestId (request: IncomingMessage): string {
   const incoming = request.headers['x-request-id']
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomBytes(15).toString('base64url')
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : freshId()
 }
 
 /** The headers the real service sends on every answer. */
@@ -41,6 +56,12 @@ export function logRequest (request: FastifyRequest, reply: FastifyReply): void 
 export const requestContext = fp(async function requestContext (app: FastifyInstance) {
   app.decorateRequest('tenant', null)
   app.decorateRequest('allKeys', false)
-  app.addHook('onRequest', async (request, reply) => setStandardHeaders(request, reply))
+  app.addHook('onRequest', async (request, reply) => {
+    setStandardHeaders(request, reply)
+    // HTTP/1.1 makes Host mandatory (RFC 9112 §3.2); Node's own check would answer outside the envelope.
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw apiError(400, 'missing_host_header', 'An HTTP/1.1 request needs a Host header; HTTP clients send one by themselves.', 'header host')
+    }
+  })
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply))
 }, { name: 'request-context', fastify: '5.x' })

@@ -3,8 +3,9 @@ import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
+import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
 import type { ErrorEntry } from '../../schemas/errors.js'
-import { excerpt, labelFor } from '../errors.js'
+import { excerpt, labelFor, shortText } from '../errors.js'
 
 /** Most error entries in one response, as SPEC 1.2 says. */
 export const MAX_ERRORS = 100
@@ -40,22 +41,26 @@ function collect (errors: Iterable<ValueError>, collection: string | null = null
 
 /**
  * Compiles each route schema once, at start-up, with TypeBox's compiler.
- * Bodies are checked as sent (never coerced: a numeric user_id is an error);
- * query strings and params get defaults and string-to-number conversion.
+ * Bodies are checked as sent (never coerced: a numeric user_id is an error,
+ * never defaulted); query strings and params get defaults and string-to-number
+ * conversion.
  * Errors are read lazily, so a body with 10,000 bad rows costs 100 errors.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, contentType, url }) => {
   // A multipart body is documented by its schema but read as a stream and checked line by line.
   if (contentType === 'multipart/form-data') return () => true
   const check = TypeCompiler.Compile(schema)
-  const collection = httpPart === 'body' ? bulkCollection(url) : null
-  const prepare = httpPart !== 'body'
-    ? (value: unknown) => Value.Default(schema, Value.Convert(schema, value))
-    : collection !== null ? (value: unknown) => value : (value: unknown) => Value.Default(schema, value)
+  if (httpPart === 'body') {
+    const collection = bulkCollection(url)
+    // Bodies are checked exactly as parsed and never altered (their defaults are
+    // the handlers'): Value.Default would copy an own "__proto__" key, which
+    // JSON.parse makes, into a prototype that slips past additionalProperties.
+    return (value: unknown) => check.Check(value) ? { value } : { error: collect(check.Errors(value), collection) }
+  }
   return (value: unknown) => {
-    const input = prepare(value)
+    const input = Value.Default(schema, Value.Convert(schema, value))
     if (check.Check(input)) return { value: input }
-    return { error: collect(check.Errors(input), collection) }
+    return { error: collect(check.Errors(input)) }
   }
 }
 
@@ -70,9 +75,12 @@ function entry (errorCode: string, message: string, details: string): ErrorEntry
   return { error: labelFor(400), error_code: errorCode, message, details }
 }
 
-/** A JSON pointer again, each segment shortened so that no error echoes a huge key. */
+/**
+ * A JSON pointer again, each segment shortened so that no error echoes a huge
+ * key, and escaped so that no control or bidi character reaches a message.
+ */
 function shortPath (segments: readonly string[]): string {
-  return segments.map((part) => '/' + (part.length > 64 ? `${part.slice(0, 64)}…` : part).replace(/~/g, '~0').replace(/\//g, '~1')).join('')
+  return segments.map((part) => '/' + shortText(part, 64).replace(/~/g, '~0').replace(/\//g, '~1')).join('')
 }
 
 /** Where a row sits, for messages: `users[3]` in a JSON body, `line 4` in an upload. */
@@ -101,6 +109,9 @@ function rowEntry (place: RowPlace, inside: readonly string[], problem: Problem)
     }
     if (type === ValueErrorType.StringMinLength) {
       return entry(`empty_${field}`, `${label} is empty: it must be a non-empty string.`, details)
+    }
+    if (type === ValueErrorType.ObjectMaxProperties) {
+      return entry(`too_many_${field}_keys`, `${label} has more than ${MAX_METADATA_KEYS} properties: send the rest in another request.`, details)
     }
     const expected = type === ValueErrorType.Object ? 'an object of properties' : 'a string'
     return entry(`invalid_${field}`, `${label} must be ${expected}.`, details)
@@ -163,15 +174,20 @@ function expected (problem: Problem): string {
   return type === ValueErrorType.Union && description !== undefined ? `expected ${description}` : String(problem.message)
 }
 
+function genericBodyEntry (problem: Problem): ErrorEntry {
+  const path = shortPath(decodePointer(problem.instancePath))
+  return entry('invalid_body', `${path === '' ? 'The body' : `Body field ${path}`}: ${expected(problem)}.`, `body${path}`)
+}
+
 /** Turns what {@link validatorCompiler} found into envelope entries. */
 export function validationEntries (problems: readonly FastifySchemaValidationError[], httpPart: string): ErrorEntry[] {
   if (httpPart === 'body') {
     return (problems as Problem[]).map((problem) => typeof problem.params.collection === 'string'
       ? bodyEntry(problem)
-      : entry('invalid_body', `${problem.instancePath === '' ? 'The body' : `Body field ${problem.instancePath}`}: ${expected(problem)}.`, `body${shortPath(decodePointer(problem.instancePath))}`))
+      : genericBodyEntry(problem))
   }
   return problems.map((problem) => {
-    const name = decodePointer(problem.instancePath).join('.')
+    const name = decodePointer(problem.instancePath).map((part) => shortText(part, 64)).join('.')
     return entry('invalid_parameter', `The ${httpPart} parameter "${name}" is not valid: ${problem.message}.`, `${httpPart}${shortPath(decodePointer(problem.instancePath))}`)
   })
 }

@@ -1,6 +1,7 @@
 import type { JobStatus } from '../../schemas/jobs.js'
 import { isTerminal, nextStatus, statusOrder, type Stage } from './lifecycle.js'
 import type { Clock, TimerHandle } from '../clock.js'
+import { leasesOf, sweepInterval, type JobLeases, type JobRef } from './lease.js'
 import type { CreateJobResult, JobRecord, JobRow, MockStore } from '../store/store.js'
 
 /** How long each stage lasts. */
@@ -21,6 +22,8 @@ export interface JobRunnerOptions {
   onError: (error: unknown, job: { tenant: string, jobId: string }) => void
   /** False under MOCK_CLOCK=manual: no timers at all; jobs move only by advance, fail and flush. */
   autoAdvance?: boolean
+  /** Job leases when replicas share the store; default: the store's own (Redis), none for memory. */
+  leases?: JobLeases | undefined
 }
 
 /** What a control call on a job did. */
@@ -48,6 +51,10 @@ export function progressTick (duration: number): number {
   return Math.min(1000, Math.max(10, Math.ceil(duration / 20)))
 }
 
+function keyOf (job: JobRef): string {
+  return `${job.tenant}\n${job.jobId}`
+}
+
 function stageOf (job: JobRecord): { stage: Stage, since: number } {
   return { stage: job.status as Stage, since: (job.history.at(-1) as { at: number }).at }
 }
@@ -63,12 +70,20 @@ export class JobRunner {
   readonly #timers = new Map<string, TimerHandle>()
   readonly #running = new Set<Promise<void>>()
   readonly #autoAdvance: boolean
+  readonly #leases: JobLeases | undefined
+  /** Jobs whose step is running now, by key. */
+  readonly #busy = new Set<string>()
+  /** Jobs whose lease this runner took, by key: given up on close so that another replica carries on at once. */
+  readonly #owned = new Map<string, JobRef>()
+  #sweepTimer: TimerHandle | undefined
   #closed = false
 
   constructor (options: JobRunnerOptions) {
     this.#options = options
     this.#chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS
     this.#autoAdvance = options.autoAdvance ?? true
+    this.#leases = options.leases ?? leasesOf(options.store)
+    if (this.#autoAdvance) this.#armSweep()
   }
 
   /**
@@ -78,7 +93,10 @@ export class JobRunner {
    */
   async submit (job: JobRecord, rows: readonly JobRow[], options: { exclusive?: boolean } = {}): Promise<CreateJobResult> {
     const result = await this.#options.store.createJob(job, rows, options)
-    if (result.created) await this.#arrived(job)
+    if (!result.created) return result
+    // The replica that took the request carries the job, unless it dies.
+    if (this.#leases !== undefined && this.#autoAdvance && await this.#leases.acquire(job)) this.#owned.set(keyOf(job), job)
+    await this.#arrived(job)
     return result
   }
 
@@ -160,6 +178,8 @@ export class JobRunner {
 
   async #ended (job: JobRecord): Promise<void> {
     this.#cancel(job)
+    // The store dropped the lease with the job's end.
+    this.#owned.delete(keyOf(job))
     await this.#wakeNext(job.tenant)
   }
 
@@ -181,12 +201,56 @@ export class JobRunner {
     await this.#options.store.reset(tenant)
   }
 
-  /** Stops every timer and waits for the steps under way. */
+  /** Stops every timer, waits for the steps under way and gives up this runner's leases. */
   async close (): Promise<void> {
     this.#closed = true
+    if (this.#sweepTimer !== undefined) this.#options.clock.clearTimer(this.#sweepTimer)
     for (const handle of this.#timers.values()) this.#options.clock.clearTimer(handle)
     this.#timers.clear()
     await Promise.all(this.#running)
+    const leases = this.#leases
+    if (leases === undefined) return
+    // Best effort: with the store away the leases simply expire.
+    await Promise.allSettled([...this.#owned.values()].map(async (job) => await leases.release(job)))
+    this.#owned.clear()
+  }
+
+  /**
+   * With replicas sharing the store, every replica looks at every job that
+   * has not ended a few times per lease: it renews the leases of the jobs it
+   * carries, and takes over a job whose lease has expired (its owner died)
+   * or that waits in the queue (the job ahead may have ended elsewhere), so
+   * that no job ever stalls.
+   */
+  #armSweep (): void {
+    const leases = this.#leases
+    if (leases === undefined || this.#closed) return
+    this.#sweepTimer = this.#options.clock.setTimer(() => {
+      const run = this.#sweep(leases)
+        .catch((error: unknown) => this.#options.onError(error, { tenant: '', jobId: '(lease sweep)' }))
+        .finally(() => {
+          this.#running.delete(run)
+          this.#armSweep()
+        })
+      this.#running.add(run)
+      return run
+    }, sweepInterval(leases.leaseMs))
+  }
+
+  async #sweep (leases: JobLeases): Promise<void> {
+    for (const job of await leases.activeJobs()) {
+      const key = keyOf(job)
+      if (this.#busy.has(key)) continue
+      const mine = await leases.acquire(job)
+      if (mine) this.#owned.set(key, job)
+      else this.#owned.delete(key)
+      if (this.#timers.has(key)) {
+        // Lost to another replica (this one stalled past its lease): let it be.
+        if (!mine) this.#cancel(job)
+      } else if (mine) {
+        this.#schedule(job, 0)
+      }
+    }
   }
 
   #firstStepDelay (job: JobRecord): number {
@@ -201,12 +265,16 @@ export class JobRunner {
     const key = `${job.tenant}\n${job.jobId}`
     const handle = this.#options.clock.setTimer(() => {
       this.#timers.delete(key)
+      this.#busy.add(key)
       const run = this.#step(job.tenant, job.jobId)
         .catch((error: unknown) => {
           this.#options.onError(error, { tenant: job.tenant, jobId: job.jobId })
           this.#schedule(job, RETRY_MS)
         })
-        .finally(() => this.#running.delete(run))
+        .finally(() => {
+          this.#busy.delete(key)
+          this.#running.delete(run)
+        })
       this.#running.add(run)
       return run
     }, Math.max(0, delay))
@@ -215,9 +283,17 @@ export class JobRunner {
 
   async #step (tenant: string, jobId: string): Promise<void> {
     const { store, clock, timing } = this.#options
+    // Another replica carries this job: leave it to that one (the sweep takes over if it dies).
+    if (this.#leases !== undefined) {
+      if (!(await this.#leases.acquire({ tenant, jobId }))) return
+      this.#owned.set(keyOf({ tenant, jobId }), { tenant, jobId })
+    }
     const job = await store.getJob(tenant, jobId)
     // Ended (or forgotten) behind the runner's back, e.g. by another process: let the next one run.
-    if (job === undefined || isTerminal(job.status)) return await this.#wakeNext(tenant)
+    if (job === undefined || isTerminal(job.status)) {
+      this.#owned.delete(keyOf({ tenant, jobId }))
+      return await this.#wakeNext(tenant)
+    }
     const { stage, since } = stageOf(job)
     // One job at a time per tenant: a queued job waits, without a timer, until
     // the jobs before it have ended; the last of them wakes it (#wakeNext).

@@ -6,6 +6,7 @@ import { JobAccepted, type JobType } from '../../schemas/jobs.js'
 import { apiError, excerpt } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { baseUrl } from '../http/base-url.js'
+import { multipartUploads } from '../http/body-parser.js'
 import { readNdjson, type RowCheck } from '../http/ndjson.js'
 import { rowChecker } from '../http/validation.js'
 import { createJobRecord, toJobAccepted } from '../jobs/jobs.js'
@@ -97,6 +98,7 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
   const { config, clock, runner } = app.mock
   const maxRecords = config.MOCK_MAX_RECORDS
   const exclusive = config.MOCK_CONCURRENCY === 'reject'
+  await multipartUploads(app, config.MOCK_BODY_LIMIT)
 
   for (const kind of KINDS) {
     const collection = kind.type

@@ -71,9 +71,13 @@ function viewCompany (state: TenantState, company: StoredCompany): CompanyView {
   return { ...company, metadata: copyMetadata(company.metadata), userCount: state.members.get(company.companyId) ?? 0 }
 }
 
+/**
+ * The oldest job that has not ended. Only those jobs still hold rows, and the
+ * rows map keeps submission order, so this never walks the retained ended jobs.
+ */
 function firstActive (state: TenantState): JobRecord | undefined {
-  for (const job of state.jobs.values()) if (!isTerminal(job.status)) return job
-  return undefined
+  const oldest = state.rows.keys().next()
+  return oldest.done === true ? undefined : state.jobs.get(oldest.value)
 }
 
 function countMember (state: TenantState, companyId: string | null, delta: number): void {

@@ -1,5 +1,10 @@
 import type { JobType } from '../../schemas/jobs.js'
-import type { JobRecord } from '../../src/store/store.js'
+import type { Test } from 'tap'
+import { connectRedis } from '../../src/store/create-store.js'
+import { MemoryStore } from '../../src/store/memory-store.js'
+import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js'
+import type { JobRecord, MockStore } from '../../src/store/store.js'
+import { redisSkipReason, sharedRedisUrl, testPrefix } from './redis.js'
 
 /** A queued job as the runner would create it, for store tests. */
 export function jobRecord (tenant: string, jobId: string, at: number, totalRows: number, type: JobType = 'users', fileSize = 100): JobRecord {
@@ -16,4 +21,53 @@ export function jobRecord (tenant: string, jobId: string, at: number, totalRows:
     endTime: null,
     history: [{ status: 'queued', at }]
   }
+}
+
+/** Options every backend takes (as MemoryStoreOptions). */
+export interface StoreOptions { jobRetention: number, journalSize?: number, faultLimit?: number }
+
+/** A store backend the store tests run against. */
+export interface StoreBackend {
+  name: 'memory' | 'redis'
+  /** Why this backend cannot run here (tap's `skip`), or false. */
+  skip: string | false
+  /** A fresh, empty store of this backend, closed (and for Redis, emptied) when the test ends. */
+  create(t: Test, options?: Partial<StoreOptions>): Promise<MockStore>
+}
+
+/**
+ * The backends the store contract is checked against: the tests run once
+ * per backend (`for (const backend of storeBackends()) t.test(backend.name, …)`),
+ * so the Redis store is held to exactly the memory store's semantics.
+ */
+export function storeBackends (): StoreBackend[] {
+  return [
+    {
+      name: 'memory',
+      skip: false,
+      create: async (t, options = {}) => {
+        const store = new MemoryStore({ jobRetention: 1000, ...options })
+        t.teardown(() => store.close())
+        return store
+      }
+    },
+    {
+      name: 'redis',
+      skip: redisSkipReason(),
+      create: async (t, options = {}) => {
+        const store = await redisStore(await sharedRedisUrl(), { jobRetention: 1000, ...options })
+        t.teardown(async () => {
+          await store.reset(null)
+          await store.redis.del(`${store.prefix}jseq`)
+          await store.close()
+        })
+        return store
+      }
+    }
+  ]
+}
+
+/** A Redis store on `url` under its own random prefix (unless given). */
+export async function redisStore (url: string, options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
+  return new RedisStore(await connectRedis(url), { jobRetention: 1000, prefix: testPrefix(), ...options })
 }

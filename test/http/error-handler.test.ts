@@ -73,15 +73,18 @@ t.test('client errors without a special mapping keep their status, in the envelo
   app.get('/teapot', async () => { throw Object.assign(new Error('nope'), { statusCode: 418, code: 'FST_ERR_SOMETHING' }) })
   app.get('/conflict', async () => { throw Object.assign(new Error('taken'), { statusCode: 409, code: 'E_CUSTOM_CONFLICT' }) })
   app.get('/limited', async () => { throw Object.assign(new Error('slow down'), { statusCode: 429 }) })
+  app.get('/long-message', async () => { throw Object.assign(new Error('\u202e' + 'm'.repeat(300)), { statusCode: 400, code: 'FST_ERR_LONG' }) })
   expectErrors(t, await app.inject({ method: 'GET', url: '/teapot' }), 418, [
-    { error: 'invalid_request', error_code: 'something', message: 'nope', details: '/teapot' }])
+    { error: 'invalid_request', error_code: 'something', message: 'nope', details: '"/teapot"' }])
   expectErrors(t, await app.inject({ method: 'GET', url: '/conflict?by=u1' }), 409, [
-    { error: 'conflict', error_code: 'e_custom_conflict', message: 'taken', details: '/conflict?by=u1' }])
+    { error: 'conflict', error_code: 'e_custom_conflict', message: 'taken', details: '"/conflict?by=u1"' }])
   expectErrors(t, await app.inject({ method: 'GET', url: '/limited' }), 429, [
-    { error: 'rate_limited', error_code: 'bad_request', message: 'slow down', details: '/limited' }])
+    { error: 'rate_limited', error_code: 'bad_request', message: 'slow down', details: '"/limited"' }])
   const longUrl = '/teapot?q=' + 'q'.repeat(300)
   expectErrors(t, await app.inject({ method: 'GET', url: longUrl }), 418, [
-    { error: 'invalid_request', error_code: 'something', message: 'nope', details: longUrl.slice(0, 200) }])
+    { error: 'invalid_request', error_code: 'something', message: 'nope', details: `"${longUrl.slice(0, 100)}…"` }])
+  expectErrors(t, await app.inject({ method: 'GET', url: '/long-message' }), 400, [
+    { error: 'invalid_request', error_code: 'long', message: `\\u202e${'m'.repeat(199)}…`, details: '"/long-message"' }])
 })
 
 t.test('ApiErrors are sent as they are, with the label of their status', async (t) => {
@@ -168,7 +171,7 @@ t.test('a URL with broken percent-encoding is answered in the envelope', async (
   expectErrors(t, res, 400, [{
     error: 'invalid_request',
     error_code: 'bad_url',
-    message: `'${url}' is not a valid url component`,
-    details: url
+    message: 'The URL has a malformed percent-encoding (such as a lone "%" or a cut "%E0%A4"). Encode each reserved character as %XX.',
+    details: JSON.stringify(url)
   }])
 })

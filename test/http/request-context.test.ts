@@ -63,6 +63,14 @@ t.test('x-request-id: a well-formed incoming id is echoed, anything else replace
   }
 })
 
+t.test('generated request ids are unique across many requests (ids come from a refilled random pool)', async (t) => {
+  const { app } = await testApp(t)
+  const ids: string[] = []
+  for (let i = 0; i < 600; i++) ids.push((await app.inject({ method: 'GET', url: '/__mock/health' })).headers['x-request-id'] as string)
+  t.same(ids.filter((id) => !GENERATED_ID.test(id)), [], 'every one shaped like Userpilot\'s')
+  t.equal(new Set(ids).size, 600)
+})
+
 t.test('x-request-id is echoed on error answers too', async (t) => {
   const { app } = await testApp(t)
   const unauthorized = await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { 'x-request-id': 'trace-401' })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { CompanyRowSchema, UserRowSchema } from '../../schemas/bulk.js'
+import { CompanyRowSchema, MAX_METADATA_KEYS, UserRowSchema } from '../../schemas/bulk.js'
 import { rowChecker } from '../../src/http/validation.js'
 import { invalid } from '../helpers/http.js'
 
@@ -54,6 +54,13 @@ t.test('user rows (MOCK_METADATA=primitives)', async (t) => {
     ])
     t.same(check({ user_id: 'u', metadata: { 'a/b~c': [] } }, 1), [
       invalid('invalid_metadata_value', `Line 1: metadata["a/b~c"] is not accepted. Expected: ${PRIMITIVES}`, 'line 1: /metadata/a~1b~0c')
+    ])
+  })
+
+  t.test(`metadata of more than ${MAX_METADATA_KEYS} properties`, async (t) => {
+    const metadata = Object.fromEntries(Array.from({ length: MAX_METADATA_KEYS + 1 }, (_, i) => [`k${i}`, 'v']))
+    t.same(check({ user_id: 'u', metadata }, 3), [
+      invalid('too_many_metadata_keys', `Line 3: metadata has more than ${MAX_METADATA_KEYS} properties: send the rest in another request.`, 'line 3: /metadata')
     ])
   })
 

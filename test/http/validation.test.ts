@@ -1,5 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
+import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
 import type { ErrorEntry } from '../../schemas/errors.js'
 import { bulkUsers, testApp, users } from '../helpers/app.js'
 import { expectAccepted, expectErrors, expectJobList, invalid, listJobs } from '../helpers/http.js'
@@ -82,7 +83,7 @@ t.test('a 256-character key of line breaks is too long too; its path is cut', as
   const { app } = await testApp(t)
   const key = '\n'.repeat(256)
   expectErrors(t, await bulkUsers(app, { users: [{ user_id: 'u1', metadata: { [key]: 1 } }] }), 400, [
-    invalidKey(0, `"${'\\n'.repeat(32)}…"`, `/users/0/metadata/${'\n'.repeat(64)}…`)
+    invalidKey(0, `"${'\\n'.repeat(32)}…"`, `/users/0/metadata/${'\\u000a'.repeat(64)}…`)
   ])
 })
 
@@ -94,6 +95,15 @@ t.test('long keys are cut in messages, and 64-character keys are shown whole', a
     invalid('invalid_metadata_value', `users[0].metadata["${'a'.repeat(32)}…"] is not accepted. Expected: ${PRIMITIVES}`, `/users/0/metadata/${k64}`),
     invalid('invalid_metadata_value', `users[0].metadata["${'b'.repeat(32)}…"] is not accepted. Expected: ${PRIMITIVES}`, `/users/0/metadata/${'b'.repeat(64)}…`)
   ])
+})
+
+t.test(`metadata of more than ${MAX_METADATA_KEYS} properties is refused; exactly ${MAX_METADATA_KEYS} is accepted`, async (t) => {
+  const { app } = await testApp(t)
+  const metadata = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]))
+  expectErrors(t, await bulkUsers(app, { users: [{ user_id: 'u1' }, { user_id: 'u2', metadata: metadata(MAX_METADATA_KEYS + 1) }] }), 400, [
+    invalid('too_many_metadata_keys', `users[1].metadata has more than ${MAX_METADATA_KEYS} properties: send the rest in another request.`, '/users/1/metadata')
+  ])
+  t.equal((await bulkUsers(app, { users: [{ user_id: 'u1', metadata: metadata(MAX_METADATA_KEYS) }] })).statusCode, 202)
 })
 
 t.test('at most 100 entries', async (t) => {
@@ -129,9 +139,9 @@ t.test('malformed and empty bodies', async (t) => {
   expectJobList(t, await listJobs(app), [])
 })
 
-t.test('bodies of routes other than the bulk ones get generic entries, with defaults applied', async (t) => {
+t.test('bodies of routes other than the bulk ones get generic entries, and are never altered (no defaults)', async (t) => {
   const { app } = await testApp(t)
-  app.post('/items', { schema: { body: Type.Object({ items: Type.Array(Type.Object({ item_id: Type.String() }), { minItems: 1 }), mode: Type.String({ default: 'fast' }) }) } }, async (request) => request.body)
+  app.post('/items', { schema: { body: Type.Object({ items: Type.Array(Type.Object({ item_id: Type.String() }), { minItems: 1 }), mode: Type.Optional(Type.String({ default: 'fast' })) }, { additionalProperties: false }) } }, async (request) => ({ body: request.body, prototype: Object.getPrototypeOf(request.body) === Object.prototype }))
   const post = (payload: string) => app.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload })
   expectErrors(t, await post('{"items":[{"item_id":1}, 2]}'), 400, [
     invalid('invalid_body', 'Body field /items/0/item_id: Expected string.', 'body/items/0/item_id'),
@@ -139,7 +149,11 @@ t.test('bodies of routes other than the bulk ones get generic entries, with defa
   ])
   expectErrors(t, await post('[]'), 400, [invalid('invalid_body', 'The body: Expected object.', 'body')])
   const ok = await post('{"items":[{"item_id":"a"}]}')
-  t.same(ok.json(), { items: [{ item_id: 'a' }], mode: 'fast' }, 'the default is filled in')
+  t.same(ok.json(), { body: { items: [{ item_id: 'a' }] }, prototype: true }, 'the default is left to the handler')
+  // A default-filling copy would turn this own key into the body's prototype and let it through.
+  expectErrors(t, await post('{"items":[{"item_id":"a"}],"__proto__":{"mode":"slow"}}'), 400, [
+    invalid('invalid_body', 'Body field /__proto__: Unexpected property.', 'body/__proto__')
+  ])
 })
 
 t.test('details is a JSON Pointer, also for keys holding "/" or "~"', async (t) => {

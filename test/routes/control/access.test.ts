@@ -65,6 +65,16 @@ t.test('without a key and without ?all=1: 401 on every control route', async (t)
   }
 })
 
+t.test('ROUTES lists every control route the app serves (but health and the page), so none escapes the checks below', async (t) => {
+  const { app } = await testApp(t)
+  const paths = app.inject({ method: 'GET', url: '/documentation/json' }).then((res) => res.json<{ paths: Record<string, Record<string, unknown>> }>().paths)
+  const served = Object.entries(await paths)
+    .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
+    .filter((route) => route.includes(' /__mock/') && !/ \/__mock\/(health$|ui)/.test(route))
+  const listed = ROUTES.map(([method, url]) => `${method} /__mock${url.replace('/u1', '/{user_id}').replace('/c1', '/{company_id}').replace('/j1', '/{job_id}')}`)
+  t.same([...served].sort(), [...listed].sort())
+})
+
 t.test('?all=0 and ?all=false do not span every key', async (t) => {
   const { app } = await testApp(t)
   for (const all of ['0', 'false', '']) {

@@ -4,6 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { Fault, FaultInput, FaultsAdded, MockJob } from '../../../schemas/control.js'
 import type { ErrorEntry } from '../../../schemas/errors.js'
 import { BackgroundJobList } from '../../../schemas/jobs.js'
+import { FAULT_BODY_LIMIT, MAX_FAULT_BODY_DEPTH, nestsDeeperThan } from '../../../src/routes/control/faults.js'
 import { tenantOf } from '../../../src/tenant.js'
 import { KEY, assertSchema, auth, bulkUsers, testApp, users } from '../../helpers/app.js'
 import { CACHE_CONTROL, GENERATED_ID, JSON_UTF8, control, expectErrors, expectOk, invalid } from '../../helpers/http.js'
@@ -378,4 +379,41 @@ t.test('DELETE /__mock/faults', async (t) => {
     t.equal((await control(app, 'DELETE', '/faults')).statusCode, 204)
     t.equal((await control(app, 'DELETE', '/faults?all=1', { key: null })).statusCode, 204)
   })
+})
+
+t.test(`a fault body nests at most ${MAX_FAULT_BODY_DEPTH} arrays or objects deep`, async (t) => {
+  const { app } = await testApp(t)
+  const nested = (depth: number, inner: unknown = 1): unknown => depth === 0 ? inner : (depth % 2 === 0 ? { a: nested(depth - 1, inner) } : [nested(depth - 1, inner)])
+  await addFault(t, app, { status: 500, body: nested(MAX_FAULT_BODY_DEPTH) }, { status: 500, body: nested(MAX_FAULT_BODY_DEPTH) as Fault['body'] })
+  for (const body of [nested(MAX_FAULT_BODY_DEPTH + 1), nested(2000, {}), [1, { a: nested(MAX_FAULT_BODY_DEPTH) }]]) {
+    expectErrors(t, await control(app, 'POST', '/faults', { payload: { status: 500, body } }), 400, [
+      invalid('fault_body_too_deep', `A fault's body nests at most ${MAX_FAULT_BODY_DEPTH} arrays or objects deep; send a flatter body.`, 'body/body')
+    ])
+  }
+  t.same((await control(app, 'GET', '/faults')).json<Fault[]>().length, 1, 'only the shallow rule was queued')
+})
+
+t.test('nestsDeeperThan counts containers, not values', async (t) => {
+  t.equal(nestsDeeperThan(1, 0), false)
+  t.equal(nestsDeeperThan({}, 0), true)
+  t.equal(nestsDeeperThan({}, 1), false)
+  t.equal(nestsDeeperThan({ a: [1, 'x', null] }, 2), false)
+  t.equal(nestsDeeperThan({ a: [1, { b: null }] }, 2), true)
+  t.equal(nestsDeeperThan(Array.from({ length: 100_000 }, () => ({})), 1), true, 'wide levels are fine')
+})
+
+t.test(`a fault rule takes at most ${FAULT_BODY_LIMIT} bytes and 50 headers`, async (t) => {
+  const { app } = await testApp(t)
+  const big = { status: 500, body: 'x'.repeat(FAULT_BODY_LIMIT) }
+  expectErrors(t, await control(app, 'POST', '/faults', { payload: big }), 413, [{
+    error: 'payload_too_large',
+    error_code: 'body_too_large',
+    message: `The request body is larger than ${FAULT_BODY_LIMIT} bytes, the most this route takes.`,
+    details: `limit ${FAULT_BODY_LIMIT} bytes`
+  }])
+  const headers = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v']))
+  await addFault(t, app, { status: 500, headers: headers(50) }, { status: 500, headers: headers(50) })
+  const res = await control(app, 'POST', '/faults', { payload: { status: 500, headers: headers(51) } })
+  t.equal(res.statusCode, 400)
+  t.same(res.json<{ errors: ErrorEntry[] }>().errors.map((entry) => entry.error_code), ['invalid_body'])
 })

@@ -1,0 +1,37 @@
+// The benchmark's baseline: a plain Fastify 5 server that answers the mock's
+// routes with static bodies. Fastify's default JSON parser reads the body;
+// no schema, no validation, no store, no jobs. Logging as the mock's default:
+// pino at LOG_LEVEL (info), one line per request, so both pay for one log line.
+// Run: PORT=3001 node --import tsx bench/baseline-server.ts
+import Fastify from 'fastify'
+import { staticJobStatus } from './lib/bodies.js'
+
+const accepted = {
+  job_id: 'bulk:jobs:NX-00000000:00000000-0000-4000-8000-000000000000',
+  status: 'queued',
+  total_rows: 2,
+  file_size: 1024,
+  filename: 'bulk_identify_users_00000000-0000-4000-8000-000000000000.json',
+  type: 'users',
+  links: 'http://127.0.0.1/v1/background_jobs/bulk%3Ajobs%3ANX-00000000%3A00000000-0000-4000-8000-000000000000',
+  start_time: '2026-01-01T00:00:00.000Z',
+  submitted_at: '2026-01-01T00:00:00.000Z',
+  end_time: null
+}
+const jobStatus = staticJobStatus()
+
+const app = Fastify({
+  logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  disableRequestLogging: true,
+  // The mock's default body limit, so that 2.5 MB bodies are read, not refused.
+  bodyLimit: 52_428_800
+})
+app.addHook('onResponse', async (request, reply) => {
+  request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'request')
+})
+app.post('/v1/users/bulk_identify', async (_request, reply) => await reply.code(202).send(accepted))
+app.get('/v1/background_jobs/:job_id', async () => jobStatus)
+app.get('/__mock/health', async () => ({ status: 'ok' }))
+
+await app.listen({ port: Number(process.env.PORT ?? 3001), host: process.env.HOST ?? '127.0.0.1' })
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { app.close().catch(() => process.exit(1)) })

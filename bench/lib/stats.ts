@@ -1,0 +1,44 @@
+/** Pure number helpers shared by the bench scripts (tested in test/bench/stats.test.ts). */
+
+/** The value below which `q` (0..1) of the sorted samples fall (nearest rank); NaN for no samples. */
+export function percentile (sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.ceil(q * sorted.length) - 1
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] as number
+}
+
+/** The middle value of unsorted samples (NaN for none). */
+export function median (values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 0.5)
+}
+
+/** `a / b`, or NaN when `b` is zero or either is not a number. */
+export function ratio (a: number, b: number): number {
+  return b === 0 || !Number.isFinite(a) || !Number.isFinite(b) ? Number.NaN : a / b
+}
+
+/** A number for a table: fixed decimals, `–` for NaN, thousands separated for large integers. */
+export function fmt (value: number, decimals = 0): string {
+  if (!Number.isFinite(value)) return '–'
+  const fixed = value.toFixed(decimals)
+  if (decimals !== 0 || Math.abs(value) < 10_000) return fixed
+  return fixed.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+}
+
+/** Bytes as MB with one decimal. */
+export function mb (bytes: number): string {
+  return fmt(bytes / 1024 / 1024, 1)
+}
+
+/** What a target check says: `met`, or `NOT met` with how far off. */
+export interface Verdict { line: string, met: boolean }
+
+/**
+ * One verdict line, e.g. `W1 req/s ratio 0.91 (target ≥ 0.85): met`.
+ * `atLeast` true means the value must be ≥ the target, else ≤.
+ */
+export function verdict (label: string, value: number, target: number, atLeast: boolean, decimals = 2, unit = ''): Verdict {
+  const met = Number.isFinite(value) && (atLeast ? value >= target : value <= target)
+  const shown = `${fmt(value, decimals)}${unit}`
+  return { met, line: `${label} ${shown} (target ${atLeast ? '≥' : '≤'} ${fmt(target, decimals)}${unit}): ${met ? 'met' : 'NOT met'}` }
+}

@@ -1,0 +1,17 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+
+/**
+ * Once the server starts closing, every answer says `Connection: close`.
+ * Fastify marks only the requests that arrive after that; an answer to one
+ * already in flight would keep its keep-alive connection, and with it the
+ * shutdown, open for the whole keep-alive timeout.
+ */
+export const drainOnClose = fp(async function drainOnClose (app: FastifyInstance) {
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+}, { name: 'drain-on-close', fastify: '5.x' })

@@ -1,0 +1,239 @@
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { Page } from 'playwright-core'
+import { buildApp } from '../../src/app.js'
+import { SystemClock } from '../../src/clock.js'
+import type { Config } from '../../src/config.js'
+import { tenantOf } from '../../src/tenant.js'
+import { KEY } from '../helpers/app.js'
+import { browserTestOptions, launchBrowser, listenLocal, screenshot } from '../helpers/browser.js'
+
+// A real browser on a loaded 2-core machine: the file gets more than tap's default 30 s.
+t.setTimeout(180_000)
+
+const ADMIN = 'admin-secret-token'
+const OTHER_KEY = 'second-key-42'
+/** Waits are generous (the machine is shared) but bounded, never sleeps. */
+const WAIT = { timeout: 15_000 }
+
+/** The app, on real time, listening on 127.0.0.1; closed when the test ends. */
+async function liveApp (t: Test, config: Partial<Config>): Promise<{ app: FastifyInstance, base: string }> {
+  const app = await buildApp({ logger: false, clock: new SystemClock(), config })
+  t.teardown(() => app.close())
+  return { app, base: await listenLocal(app) }
+}
+
+/** POSTs a bulk request through the real API, as the application under test would. */
+async function submit (base: string, rows: Array<Record<string, unknown>>, key = KEY, collection: 'users' | 'companies' = 'users'): Promise<string> {
+  const res = await fetch(`${base}/v1/${collection}/bulk_identify`, {
+    method: 'POST',
+    headers: { authorization: `Token ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ [collection]: rows })
+  })
+  if (res.status !== 202) throw new Error(`bulk request answered ${res.status}: ${await res.text()}`)
+  return (await res.json() as { job_id: string }).job_id
+}
+
+function jobRow (page: Page, jobId: string, status?: string): ReturnType<Page['locator']> {
+  return page.locator(`#jobs tbody tr[data-key="${jobId}"]${status === undefined ? '' : `[data-status="${status}"]`}`)
+}
+
+async function connect (page: Page, key: string, admin = ''): Promise<void> {
+  await page.getByLabel('API key').fill(key)
+  await page.locator('#admin').fill(admin)
+  await page.getByRole('button', { name: 'Connect' }).click()
+}
+
+t.test('a job submitted through the API shows up live and completes; users are searched; nothing shows the key', browserTestOptions(), async (t) => {
+  const { base } = await liveApp(t, { MOCK_STAGE_MS: 50 })
+  const browser = await launchBrowser(t)
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+
+  const response = await page.goto(`${base}/__mock/ui`)
+  t.equal(response?.status(), 200, 'the page answers 200')
+  t.equal(await page.title(), 'userpilot-mock inspector')
+  await t.resolves(page.locator('#key:focus').waitFor(WAIT), 'the key field has the focus first')
+  t.equal(await page.locator('#live-text').textContent(), 'Not connected')
+
+  await connect(page, KEY)
+  await page.locator('#live[data-state="live"]').waitFor(WAIT)
+  t.match(await page.locator('#live-text').textContent(), /^Live · updated \d\d:\d\d:\d\d$/, 'the live indicator')
+  const scope = await page.locator('#scope').textContent()
+  t.equal(scope, `Key te…-1 (${tenantOf(KEY).envId})`, 'the key is shown masked, with its id')
+  t.ok(await page.locator('#jobs-empty').isVisible(), '"No jobs." before any request')
+
+  const jobId = await submit(base, [
+    { user_id: 'u1', company_id: 'acme', metadata: { plan: 'free', seats: 3 } },
+    { user_id: 'u2', metadata: { plan: 'pro' } },
+    { user_id: 'u3', company_id: 'acme', metadata: { plan: 'enterprise', beta: true } }
+  ])
+  // No reload and no click: the page's polling finds the job, which runs on its own (50 ms a stage).
+  await jobRow(page, jobId).waitFor(WAIT)
+  await jobRow(page, jobId, 'completed').waitFor(WAIT)
+  const row = jobRow(page, jobId)
+  t.equal(await row.locator('.badge').first().textContent(), 'completed')
+  t.equal(await row.locator('.progress-text').textContent(), '3 / 3 · 100%', 'progress text')
+  t.same([await row.locator('progress').getAttribute('value'), await row.locator('progress').getAttribute('max')], ['3', '3'], 'the progress bar is full')
+  t.equal(await row.locator('summary').textContent(), '5 changes')
+  await row.locator('summary').click()
+  t.same(await row.locator('.history li .badge').allTextContents(), ['queued', 'validating', 'processing', 'pending_refresh', 'completed'], 'the status history')
+  t.ok(await row.getByRole('button', { name: /^Advance job/ }).isDisabled(), 'a completed job cannot be advanced')
+  t.ok(await row.getByRole('button', { name: /^Fail job/ }).isDisabled(), 'nor failed')
+
+  // Users and companies arrive with the job's rows.
+  await page.locator('#users tbody tr').nth(2).waitFor(WAIT)
+  t.equal(await page.locator('#users-count').textContent(), '(3)')
+  t.ok(await page.locator('#companies-empty').isVisible(), 'a company_id alone makes no company')
+  const companiesJob = await submit(base, [{ company_id: 'acme', metadata: { name: 'Acme Inc' } }], KEY, 'companies')
+  await jobRow(page, companiesJob, 'completed').waitFor(WAIT)
+  await page.locator('#companies tbody tr').first().waitFor(WAIT)
+  t.same(await page.locator('#companies tbody tr td').allTextContents(), ['acme', '2', 'name "Acme Inc"', await page.locator('#companies tbody tr td').nth(3).textContent()], 'the company, its users and metadata')
+  await page.getByLabel('Search companies by id or metadata').fill('zzz')
+  await page.locator('#companies-empty').waitFor({ state: 'visible', ...WAIT })
+  await page.getByLabel('Search companies by id or metadata').fill('acme inc')
+  await page.locator('#companies tbody tr').first().waitFor(WAIT)
+  await page.getByLabel('Search users by id, company or metadata').fill('u2')
+  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 1', undefined, WAIT)
+  t.same(await page.locator('#users tbody tr code').allTextContents(), ['u2'], 'found by id')
+  t.equal(await page.locator('#users tbody tr .meta').textContent(), 'plan "pro"', 'with its metadata')
+  t.equal(await page.locator('#users-count').textContent(), '(1 of 3)')
+  await page.getByLabel('Search users by id, company or metadata').fill('enterprise')
+  await page.waitForFunction('document.querySelector("#users tbody tr code")?.textContent === "u3"', undefined, WAIT)
+  t.same(await page.locator('#users tbody tr .meta li').allTextContents(), ['plan "enterprise"', 'beta true'], 'found by a metadata value')
+  await page.getByLabel('Search users by id, company or metadata').fill('nobody')
+  await page.locator('#users-empty').waitFor({ state: 'visible', ...WAIT })
+  await page.getByLabel('Search users by id, company or metadata').fill('')
+  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 3', undefined, WAIT)
+
+  // The journal: the request, and its body only on demand.
+  const entry = page.locator('#journal tbody tr').last()
+  await entry.waitFor(WAIT)
+  t.same(await entry.locator('td').evaluateAll((cells) => cells.slice(1, 4).map((cell) => cell.textContent)), ['POST', '/v1/users/bulk_identify', '202'])
+  t.match(await entry.locator('td').nth(4).textContent(), /^\d+\.\d ms$/, 'the duration')
+  t.notOk(await entry.locator('pre').isVisible(), 'the body is hidden until asked for')
+  await entry.getByText(/^Show \(\d+ bytes\)$/).click()
+  const shown = await entry.locator('pre').textContent() ?? ''
+  t.match(shown, `authorization: Token *** (${tenantOf(KEY).envId})`, 'headers, with the key masked')
+  t.match(shown, '"user_id": "u1"', 'the body, pretty-printed')
+
+  // The key never reaches the document (the password field holds it as a property, not as markup).
+  t.notMatch(await page.content(), KEY, 'the key is not in the page')
+  t.notMatch(await page.locator('body').innerText(), KEY, 'nor in its text')
+  t.equal(await page.evaluate('sessionStorage.getItem("userpilot-mock.key")'), KEY, 'kept for the session')
+
+  await screenshot(page, 'inspector-1280x800')
+  await page.setViewportSize({ width: 420, height: 900 })
+  t.ok(await page.evaluate('document.documentElement.scrollWidth <= 420'), 'no horizontal scrolling at 420 px')
+  await screenshot(page, 'inspector-420')
+  t.same(pageErrors, [], 'no script errors')
+})
+
+t.test('admin token, fail / advance / flush / reset buttons, all keys, and the session', browserTestOptions(), async (t) => {
+  // Manual clock: jobs move only when the page's buttons say so.
+  const { base } = await liveApp(t, { MOCK_CLOCK: 'manual', MOCK_ADMIN_TOKEN: ADMIN })
+  const browser = await launchBrowser(t)
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  await page.goto(`${base}/__mock/ui`)
+
+  // Keyboard only: key, Tab to the token field, Tab to "All keys", Tab to Connect.
+  await page.locator('#key:focus').waitFor(WAIT)
+  await page.keyboard.type(KEY)
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate('document.activeElement.id'), 'admin')
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate('document.activeElement.id'), 'all')
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate('document.activeElement.id'), 'connect')
+  await page.keyboard.press('Enter')
+
+  // Without the admin token: a clear message, and the token field asks for it.
+  await page.locator('#live[data-state="error"]').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(),
+    'This mock protects its control API: send the header "X-Mock-Admin: <MOCK_ADMIN_TOKEN>". Enter the admin token again and press Connect.')
+  t.equal(await page.evaluate('document.activeElement.id'), 'admin', 'the token field has the focus')
+  t.ok(await page.getByRole('button', { name: 'Flush jobs' }).isDisabled(), 'actions wait for access')
+  await page.keyboard.type('wrong')
+  await page.keyboard.press('Enter')
+  await page.getByRole('alert').filter({ hasText: 'X-Mock-Admin' }).waitFor(WAIT)
+  await connect(page, KEY, ADMIN)
+  await page.locator('#live[data-state="live"]').waitFor(WAIT)
+  t.ok(await page.getByRole('alert').isHidden(), 'the message is gone')
+
+  const first = await submit(base, [{ user_id: 'a1' }, { user_id: 'a2' }])
+  await jobRow(page, first, 'queued').waitFor(WAIT)
+  t.equal(await jobRow(page, first).locator('.progress-text').textContent(), '0 / 2 · 0%')
+  await page.getByRole('button', { name: 'Flush jobs' }).click()
+  await jobRow(page, first, 'completed').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), 'Flushed 1 job.')
+  t.equal(await jobRow(page, first).locator('.progress-text').textContent(), '2 / 2 · 100%')
+
+  const second = await submit(base, [{ user_id: 'b1' }])
+  const label = second.split(':').at(-1) as string
+  await jobRow(page, second, 'queued').waitFor(WAIT)
+  await page.getByRole('button', { name: `Advance job ${label}` }).click()
+  await jobRow(page, second, 'validating').waitFor(WAIT)
+  const failButton = page.getByRole('button', { name: `Fail job ${label}` })
+  await failButton.focus()
+  await page.keyboard.press('Enter')
+  await jobRow(page, second, 'failed').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), `Job ${label} is failed.`)
+  t.equal(await jobRow(page, second).locator('.badge').first().textContent(), 'failed')
+  t.ok(await failButton.isDisabled(), 'a failed job has no more actions')
+  t.same(await page.locator('#jobs tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-status'))), ['failed', 'completed'], 'newest first')
+  await screenshot(page, 'inspector-failed-job')
+
+  // Another key's job is invisible to this key, and shown with "All keys".
+  const foreign = await submit(base, [{ user_id: 'z1' }], OTHER_KEY)
+  await page.getByLabel('All keys').check()
+  await page.getByRole('button', { name: 'Connect' }).click()
+  await jobRow(page, foreign).waitFor(WAIT)
+  t.equal(await page.locator('#jobs tbody tr').count(), 3, 'every key\'s jobs')
+  t.equal(await jobRow(page, foreign).locator('.key-id').textContent(), tenantOf(OTHER_KEY).envId, 'with their key id')
+  t.match(await page.locator('#scope').textContent(), /^All keys · sent with key te…-1 \(NX-[0-9a-f]{8}\) · admin token set$/)
+
+  // The session keeps key, token and scope across a reload.
+  await page.reload()
+  await page.locator('#live[data-state="live"]').waitFor(WAIT)
+  await jobRow(page, foreign).waitFor(WAIT)
+  t.ok(await page.getByLabel('All keys').isChecked(), 'still every key')
+
+  // Reset asks first, then forgets every key's state.
+  await page.getByRole('button', { name: 'Reset…' }).click()
+  t.equal(await page.locator('#reset-question').textContent(), 'Forget the users, companies, jobs, journal and faults of EVERY key?')
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  t.ok(await page.locator('#reset-confirm').isHidden(), 'cancelled')
+  t.equal(await page.locator('#jobs tbody tr').count(), 3, 'nothing forgotten')
+  await page.getByRole('button', { name: 'Reset…' }).click()
+  await page.getByRole('button', { name: 'Yes, reset' }).click()
+  await page.locator('#jobs-empty').waitFor({ state: 'visible', ...WAIT })
+  await page.locator('#users-empty').waitFor({ state: 'visible', ...WAIT })
+  await page.locator('#journal-empty').waitFor({ state: 'visible', ...WAIT })
+  t.equal(await page.locator('#jobs tbody tr, #users tbody tr, #companies tbody tr, #journal tbody tr').count(), 0, 'every list is empty')
+  t.equal(await page.getByRole('alert').textContent(), 'Every key was reset.')
+
+  // Pause stops the polling; Forget drops the key from the session.
+  await page.getByRole('button', { name: 'Pause' }).click()
+  t.equal(await page.locator('#live-text').textContent(), 'Paused')
+  t.equal(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed'), 'true')
+  await page.getByRole('button', { name: 'Forget key' }).click()
+  t.equal(await page.evaluate('sessionStorage.getItem("userpilot-mock.key")'), null, 'forgotten')
+  t.equal(await page.locator('#live-text').textContent(), 'Not connected')
+  t.same(pageErrors, [], 'no script errors')
+})
+
+t.test('without JavaScript the page says it needs it', browserTestOptions(), async (t) => {
+  const { base } = await liveApp(t, {})
+  const browser = await launchBrowser(t)
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 800, height: 600 } })
+  t.teardown(() => context.close())
+  const page = await context.newPage()
+  await page.goto(`${base}/__mock/ui`)
+  const notice = page.locator('.noscript')
+  t.ok(await notice.isVisible(), 'the noscript text is shown')
+  t.match(await notice.textContent(), /^This page needs JavaScript: /)
+  for (const hidden of ['#main', '#live', '#pause', '.skip']) t.ok(await page.locator(hidden).isHidden(), `${hidden} is hidden`)
+})

@@ -1,0 +1,513 @@
+// The inspector page's script: a plain browser ES module, served as is (no build step).
+// It reads the control API with the key the user types in. Every value from the API
+// reaches the page through textContent or an attribute, never as HTML.
+
+/** The control API: this script lives at <base>/__mock/ui/app.js, so a path prefix in front of the mock still works. */
+const API = new URL('../', import.meta.url)
+const STORAGE = { key: 'userpilot-mock.key', admin: 'userpilot-mock.admin', all: 'userpilot-mock.all' }
+const POLL_MS = 1000
+const LIMITS = { jobs: 100, users: 200, companies: 200, requests: 100 }
+const TERMINAL = new Set(['completed', 'failed'])
+
+const $ = (id) => document.getElementById(id)
+
+const state = {
+  key: '',
+  admin: '',
+  all: false,
+  connected: false,
+  paused: false,
+  timer: undefined,
+  busy: false,
+  /** A refresh asked for while one was running (after an action): run it right after. */
+  again: false,
+  /** Bumped on every (dis)connect, so that a late answer of an older scope is dropped. */
+  generation: 0,
+  users: [],
+  companies: []
+}
+
+/** An error answer of the control API, with its first envelope entry. */
+class ApiFailure extends Error {
+  constructor (status, entry) {
+    super(entry?.message ?? `HTTP ${status}`)
+    this.status = status
+    this.code = entry?.error_code ?? 'http_error'
+  }
+}
+
+// ---- Keys are shown masked, never in clear ----
+
+/** `te…-1` for `test-key-1`: enough to tell keys apart, not enough to reuse one. */
+function mask (key) {
+  if (key.length <= 6) return '•'.repeat(4)
+  return `${key.slice(0, 2)}…${key.slice(-2)}`
+}
+
+/** The key's id as the mock shows it (`NX-` + 8 hex of its SHA-256), when the browser allows WebCrypto here. */
+async function keyIdOf (key) {
+  if (globalThis.crypto?.subtle === undefined) return null
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))
+  const hex = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+  return `NX-${hex.slice(0, 8)}`
+}
+
+// ---- The control API ----
+
+function headers () {
+  const result = {}
+  if (state.key !== '') result.authorization = `Token ${state.key}`
+  if (state.admin !== '') result['x-mock-admin'] = state.admin
+  return result
+}
+
+async function api (method, path, query = {}) {
+  const url = new URL(path, API)
+  if (state.all) url.searchParams.set('all', '1')
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, String(value))
+  const response = await fetch(url, { method, headers: headers(), cache: 'no-store' })
+  const text = await response.text()
+  let body = null
+  try {
+    body = text === '' ? null : JSON.parse(text)
+  } catch {
+    body = null
+  }
+  if (!response.ok) throw new ApiFailure(response.status, body?.errors?.[0])
+  return body
+}
+
+// ---- Small DOM helpers ----
+
+function el (tag, props = {}, children = []) {
+  const node = document.createElement(tag)
+  for (const [name, value] of Object.entries(props)) {
+    if (name === 'text') node.textContent = value
+    else if (name === 'className') node.className = value
+    else node.setAttribute(name, value)
+  }
+  for (const child of children) node.append(child)
+  return node
+}
+
+/** Sets text only when it changed, so screen readers and selections are left alone. */
+function setText (node, text) {
+  if (node.textContent !== text) node.textContent = text
+}
+
+function pad (n, width = 2) {
+  return String(n).padStart(width, '0')
+}
+
+/** Local wall time with milliseconds; the ISO time goes in the title. */
+function clockTime (iso) {
+  const date = new Date(iso)
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`
+}
+
+function timeCell (node, iso) {
+  setText(node, clockTime(iso))
+  node.title = iso
+}
+
+/**
+ * Updates a table in place, one row per item by key: rows that stay keep
+ * their elements, so focus, open <details> and button state survive a refresh.
+ */
+function syncRows (table, items, keyOf, create, update) {
+  const body = table.tBodies[0]
+  const stale = new Map([...body.rows].map((row) => [row.dataset.key, row]))
+  items.forEach((item, index) => {
+    const key = keyOf(item)
+    let row = stale.get(key)
+    if (row === undefined) {
+      row = create(item)
+      row.dataset.key = key
+    } else {
+      stale.delete(key)
+    }
+    // Unchanged items keep their cells untouched: a text selection survives the refresh.
+    const signature = JSON.stringify(item)
+    if (row.dataset.signature !== signature) {
+      update(row, item)
+      row.dataset.signature = signature
+    }
+    if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] ?? null)
+  })
+  for (const row of stale.values()) row.remove()
+}
+
+function showCount (name, shown, total, limit) {
+  setText($(`${name}-count`), total >= limit ? `(${shown} of the first ${limit})` : `(${shown === total ? total : `${shown} of ${total}`})`)
+  $(`${name}-empty`).hidden = shown > 0
+  $(name).hidden = shown === 0
+}
+
+function metadataList (metadata) {
+  const entries = Object.entries(metadata)
+  if (entries.length === 0) return el('span', { className: 'muted', text: 'none' })
+  return el('ul', { className: 'meta' }, entries.map(([name, value]) => el('li', {}, [
+    el('span', { className: 'meta-key', text: name }), ' ', el('span', { className: 'meta-value', text: JSON.stringify(value) })
+  ])))
+}
+
+function withKeyId (main, keyId, shown = main) {
+  const cell = el('td')
+  cell.append(el('code', { className: 'id', title: main, text: shown }))
+  if (state.all) cell.append(el('span', { className: 'key-id', text: keyId }))
+  return cell
+}
+
+// ---- Jobs ----
+
+function createJobRow (job) {
+  const label = job.job_id.split(':').at(-1)
+  const progress = el('progress', { 'aria-label': `Progress of job ${label}` })
+  const history = el('details', {}, [el('summary'), el('ol', { className: 'history' })])
+  const advance = el('button', { type: 'button', 'data-action': 'advance', 'aria-label': `Advance job ${label}`, text: 'Advance' })
+  const fail = el('button', { type: 'button', 'data-action': 'fail', className: 'danger', 'aria-label': `Fail job ${label}`, text: 'Fail' })
+  // The id's `bulk:jobs:<key id>:` prefix says nothing the row does not: the uuid is shown, the whole id is the title.
+  const id = withKeyId(job.job_id, job.key_id, label)
+  id.dataset.label = 'Job'
+  return el('tr', {}, [
+    id,
+    el('td', { 'data-label': 'Type' }),
+    el('td', { 'data-label': 'Status' }, [el('span', { className: 'badge' })]),
+    el('td', { 'data-label': 'Progress' }, [progress, el('span', { className: 'progress-text' })]),
+    el('td', { 'data-label': 'Submitted' }),
+    el('td', { 'data-label': 'History' }, [history]),
+    el('td', { 'data-label': 'Actions' }, [el('div', { className: 'buttons' }, [advance, fail])])
+  ])
+}
+
+function updateJobRow (row, job) {
+  const [, typeCell, statusCell, progressCell, submittedCell, historyCell, actionsCell] = row.cells
+  setText(typeCell, job.type)
+  const badge = statusCell.firstElementChild
+  setText(badge, job.status)
+  badge.dataset.status = job.status
+  row.dataset.status = job.status
+  const progress = progressCell.querySelector('progress')
+  const percent = job.total_rows === 0 ? 100 : Math.floor(job.completed_rows * 100 / job.total_rows)
+  progress.max = Math.max(job.total_rows, 1)
+  progress.value = job.total_rows === 0 ? 1 : job.completed_rows
+  setText(progressCell.querySelector('.progress-text'), `${job.completed_rows} / ${job.total_rows} · ${percent}%`)
+  timeCell(submittedCell, job.submitted_at)
+  const list = historyCell.querySelector('ol')
+  setText(historyCell.querySelector('summary'), `${job.history.length} change${job.history.length === 1 ? '' : 's'}${job.fail_at === null ? '' : ` · fails at ${job.fail_at}`}`)
+  if (list.children.length !== job.history.length) {
+    const start = Date.parse(job.submitted_at)
+    list.replaceChildren(...job.history.map((change) => el('li', {}, [
+      el('span', { className: 'badge', 'data-status': change.status, text: change.status }),
+      ` ${clockTime(change.at)} (+${Date.parse(change.at) - start} ms)`
+    ])))
+  }
+  for (const button of actionsCell.querySelectorAll('button')) {
+    button.dataset.job = job.job_id
+    button.disabled = TERMINAL.has(job.status)
+  }
+}
+
+function renderJobs (jobs) {
+  syncRows($('jobs'), jobs, (job) => job.job_id, createJobRow, updateJobRow)
+  showCount('jobs', jobs.length, jobs.length, LIMITS.jobs)
+}
+
+// ---- Users and companies, searched on the page ----
+
+function matches (query, ...fields) {
+  if (query === '') return true
+  return fields.some((field) => field !== null && field.toLowerCase().includes(query))
+}
+
+function metadataText (metadata) {
+  return Object.entries(metadata).map(([name, value]) => `${name}=${value}`).join(' ')
+}
+
+function renderUsers () {
+  const query = $('user-search').value.trim().toLowerCase()
+  const shown = state.users.filter((user) => matches(query, user.user_id, user.company_id, metadataText(user.metadata)))
+  syncRows($('users'), shown, (user) => `${user.key_id}/${user.user_id}`, (user) => el('tr', {}, [
+    withKeyId(user.user_id, user.key_id), el('td'), el('td'), el('td')
+  ]), (row, user) => {
+    const [, company, metadata, updated] = row.cells
+    setText(company, user.company_id ?? '—')
+    metadata.replaceChildren(metadataList(user.metadata))
+    timeCell(updated, user.updated_at)
+    labelCells(row, ['User', 'Company', 'Metadata', 'Updated'])
+  })
+  showCount('users', shown.length, state.users.length, LIMITS.users)
+}
+
+function renderCompanies () {
+  const query = $('company-search').value.trim().toLowerCase()
+  const shown = state.companies.filter((company) => matches(query, company.company_id, metadataText(company.metadata)))
+  syncRows($('companies'), shown, (company) => `${company.key_id}/${company.company_id}`, (company) => el('tr', {}, [
+    withKeyId(company.company_id, company.key_id), el('td'), el('td'), el('td')
+  ]), (row, company) => {
+    const [, count, metadata, updated] = row.cells
+    setText(count, String(company.user_count))
+    metadata.replaceChildren(metadataList(company.metadata))
+    timeCell(updated, company.updated_at)
+    labelCells(row, ['Company', 'Users', 'Metadata', 'Updated'])
+  })
+  showCount('companies', shown.length, state.companies.length, LIMITS.companies)
+}
+
+/** The column names the narrow (card) layout shows before each cell. */
+function labelCells (row, labels) {
+  labels.forEach((label, index) => { row.cells[index].dataset.label = label })
+}
+
+// ---- Request journal ----
+
+function prettyBody (body) {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2)
+  } catch {
+    return body
+  }
+}
+
+function createJournalRow (entry) {
+  const headerLines = Object.entries(entry.headers).map(([name, value]) => `${name}: ${value}`).join('\n')
+  const size = `${entry.body_bytes} bytes${entry.body_truncated ? ', truncated' : ''}`
+  const details = el('details', {}, [
+    el('summary', { text: `Show (${size})` }),
+    el('pre', { text: `${headerLines}\n\n${entry.body === null ? '(no body)' : prettyBody(entry.body)}` })
+  ])
+  const statusClass = `http http-${String(entry.status)[0]}xx`
+  return el('tr', {}, [
+    el('td', { 'data-label': 'Time', title: entry.time, text: clockTime(entry.time) }),
+    el('td', { 'data-label': 'Method', text: entry.method }),
+    el('td', { 'data-label': 'Path' }, [el('code', { className: 'id', text: entry.path }), ...(state.all && entry.key_id !== null ? [el('span', { className: 'key-id', text: entry.key_id })] : [])]),
+    el('td', { 'data-label': 'Status' }, [el('span', { className: statusClass, text: String(entry.status) })]),
+    el('td', { 'data-label': 'Duration', text: `${entry.duration_ms.toFixed(1)} ms` }),
+    el('td', { 'data-label': 'Body' }, [details])
+  ])
+}
+
+function renderJournal (entries) {
+  // Entries never change once journaled: rows are made once and only reordered.
+  syncRows($('journal'), entries, (entry) => String(entry.id), createJournalRow, () => {})
+  showCount('journal', entries.length, entries.length, LIMITS.requests)
+}
+
+// ---- Live state, messages, access ----
+
+function setLive (mode, text) {
+  $('live').dataset.state = mode
+  setText($('live-text'), text)
+}
+
+function showMessage (text, kind = 'error') {
+  const message = $('message')
+  message.dataset.kind = kind
+  setText(message, text)
+  message.hidden = text === ''
+}
+
+function setControls (enabled) {
+  for (const id of ['flush', 'reset', 'pause']) $(id).disabled = !enabled
+  if (!enabled) $('reset-confirm').hidden = true
+}
+
+function clearData () {
+  state.users = []
+  state.companies = []
+  renderJobs([])
+  renderUsers()
+  renderCompanies()
+  renderJournal([])
+}
+
+function stopPolling () {
+  clearTimeout(state.timer)
+  state.timer = undefined
+}
+
+function schedule () {
+  stopPolling()
+  if (state.connected && !state.paused) state.timer = setTimeout(refresh, POLL_MS)
+}
+
+/** A refused key or token: stop, say why, and ask again. */
+function refuse (failure) {
+  state.connected = false
+  state.generation++
+  stopPolling()
+  setControls(false)
+  setLive('error', 'Access refused')
+  const field = failure.code.includes('admin') ? 'admin' : 'key'
+  showMessage(`${failure.message} Enter the ${field === 'admin' ? 'admin token' : 'API key'} again and press Connect.`)
+  $(field).focus()
+}
+
+async function refresh () {
+  if (!state.connected) return
+  if (state.busy) {
+    state.again = true
+    return
+  }
+  state.busy = true
+  state.again = false
+  const generation = state.generation
+  try {
+    const [jobs, users, companies, requests] = await Promise.all([
+      api('GET', 'jobs', { limit: LIMITS.jobs }),
+      api('GET', 'users', { limit: LIMITS.users }),
+      api('GET', 'companies', { limit: LIMITS.companies }),
+      api('GET', 'requests', { limit: LIMITS.requests })
+    ])
+    if (generation !== state.generation) return
+    state.users = users
+    state.companies = companies
+    renderJobs(jobs)
+    renderUsers()
+    renderCompanies()
+    renderJournal(requests)
+    if (!state.paused) setLive('live', `Live · updated ${clockTime(new Date().toISOString()).slice(0, 8)}`)
+    if ($('message').dataset.kind === 'offline') showMessage('')
+  } catch (error) {
+    if (generation !== state.generation) return
+    if (error instanceof ApiFailure && (error.status === 401 || error.status === 403)) return refuse(error)
+    setLive('error', 'Mock unreachable, retrying')
+    showMessage(`Could not read the control API: ${error.message}`, 'offline')
+  } finally {
+    state.busy = false
+    if (state.again) refresh()
+    else if (generation === state.generation) schedule()
+  }
+}
+
+async function describeScope () {
+  const parts = []
+  if (state.all) parts.push('All keys')
+  if (state.key !== '') {
+    const id = await keyIdOf(state.key)
+    parts.push(`${state.all ? 'sent with key' : 'Key'} ${mask(state.key)}${id === null ? '' : ` (${id})`}`)
+  }
+  if (state.admin !== '') parts.push('admin token set')
+  setText($('scope'), parts.join(' · '))
+}
+
+async function connect () {
+  state.key = $('key').value.trim()
+  state.admin = $('admin').value.trim()
+  state.all = $('all').checked
+  if (!state.all && state.key === '') {
+    showMessage('Enter an API key, or tick "All keys".')
+    $('key').focus()
+    return
+  }
+  sessionStorage.setItem(STORAGE.key, state.key)
+  sessionStorage.setItem(STORAGE.admin, state.admin)
+  sessionStorage.setItem(STORAGE.all, state.all ? '1' : '')
+  state.generation++
+  state.connected = true
+  state.paused = false
+  syncPause()
+  showMessage('')
+  setControls(true)
+  clearData()
+  setLive('connecting', 'Connecting…')
+  setText($('reset-question'), state.all
+    ? 'Forget the users, companies, jobs, journal and faults of EVERY key?'
+    : 'Forget the users, companies, jobs, journal and faults of this key?')
+  await describeScope()
+  stopPolling()
+  await refresh()
+}
+
+function forget () {
+  for (const name of Object.values(STORAGE)) sessionStorage.removeItem(name)
+  state.generation++
+  state.connected = false
+  state.key = ''
+  state.admin = ''
+  state.all = false
+  $('key').value = ''
+  $('admin').value = ''
+  $('all').checked = false
+  stopPolling()
+  setControls(false)
+  clearData()
+  showMessage('')
+  setLive('idle', 'Not connected')
+  setText($('scope'), 'No key yet. The key and token stay in this tab only (session storage).')
+  $('key').focus()
+}
+
+function syncPause () {
+  $('pause').setAttribute('aria-pressed', String(state.paused))
+  setText($('pause'), state.paused ? 'Resume' : 'Pause')
+}
+
+/** Runs a control action, reports a refusal, then refreshes at once. */
+async function act (run, done) {
+  try {
+    const result = await run()
+    if (done !== undefined) showMessage(done(result), 'info')
+  } catch (error) {
+    if (error instanceof ApiFailure && (error.status === 401 || error.status === 403)) return refuse(error)
+    showMessage(error.message)
+  }
+  await refresh()
+}
+
+function wire () {
+  $('access-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    connect()
+  })
+  $('forget').addEventListener('click', forget)
+  $('pause').addEventListener('click', () => {
+    state.paused = !state.paused
+    syncPause()
+    if (state.paused) {
+      stopPolling()
+      setLive('paused', 'Paused')
+    } else {
+      refresh()
+    }
+  })
+  $('flush').addEventListener('click', () => act(() => api('POST', 'clock/flush'), (result) => `Flushed ${result.finished} job${result.finished === 1 ? '' : 's'}.`))
+  $('reset').addEventListener('click', () => {
+    $('reset-confirm').hidden = false
+    $('reset-no').focus()
+  })
+  $('reset-no').addEventListener('click', () => {
+    $('reset-confirm').hidden = true
+    $('reset').focus()
+  })
+  $('reset-yes').addEventListener('click', async () => {
+    $('reset-confirm').hidden = true
+    $('reset').focus()
+    await act(() => api('POST', 'reset'), (result) => result.reset === 'all' ? 'Every key was reset.' : 'This key was reset.')
+  })
+  $('jobs').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action]')
+    if (button === null || button.dataset.job === undefined) return
+    const { action, job } = button.dataset
+    act(() => api('POST', `jobs/${encodeURIComponent(job)}/${action}`), (result) => `Job ${result.job_id.split(':').at(-1)} is ${result.status}.`)
+  })
+  $('user-search').addEventListener('input', renderUsers)
+  $('company-search').addEventListener('input', renderCompanies)
+}
+
+function start () {
+  wire()
+  for (const node of [$('main'), $('live'), $('pause'), document.querySelector('.skip')]) node.hidden = false
+  clearData()
+  const key = sessionStorage.getItem(STORAGE.key)
+  if (key === null) {
+    $('key').focus()
+    return
+  }
+  $('key').value = key
+  $('admin').value = sessionStorage.getItem(STORAGE.admin) ?? ''
+  $('all').checked = sessionStorage.getItem(STORAGE.all) === '1'
+  connect()
+}
+
+start()
