@@ -162,7 +162,7 @@ export class JobRunner {
    * stage fails on arrival (so it applies no rows from then on), an ended job
    * lets the next one run, and a running one gets its next step.
    */
-  async #arrived (job: JobRecord): Promise<JobRecord> {
+  async #arrived (job: JobRecord, chain = false): Promise<JobRecord> {
     if (isTerminal(job.status)) {
       await this.#ended(job)
       return job
@@ -172,7 +172,13 @@ export class JobRunner {
       await this.#ended(failed)
       return failed
     }
-    if (this.#autoAdvance) this.#schedule(job, this.#firstStepDelay(job))
+    if (this.#autoAdvance) {
+      const delay = this.#firstStepDelay(job)
+      // Within a step, a stage of no length is carried on at once rather than
+      // through a timer of its own (MOCK_STAGE_MS=0: one step, not five).
+      if (chain && delay === 0 && !this.#closed) await this.#step(job.tenant, job.jobId)
+      else this.#schedule(job, delay)
+    }
     return job
   }
 
@@ -312,7 +318,7 @@ export class JobRunner {
       return
     }
     const moved = await store.transitionJob(tenant, jobId, stage, nextStatus(stage), now)
-    if (moved !== undefined) await this.#arrived(moved)
+    if (moved !== undefined) await this.#arrived(moved, true)
   }
 
   /** After a job ends, lets the tenant's next queued job run (its queued time already counts). */

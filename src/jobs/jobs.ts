@@ -46,6 +46,7 @@ function iso (ms: number): string {
 
 /** The 202 body of a bulk request. */
 export function toJobAccepted (job: JobRecord, baseUrl: string): JobAccepted {
+  const submitted = iso(job.submittedAt)
   return {
     job_id: job.jobId,
     status: job.status,
@@ -54,8 +55,8 @@ export function toJobAccepted (job: JobRecord, baseUrl: string): JobAccepted {
     filename: job.filename,
     type: job.type,
     links: jobLink(baseUrl, job.jobId),
-    start_time: iso(job.submittedAt),
-    submitted_at: iso(job.submittedAt),
+    start_time: submitted,
+    submitted_at: submitted,
     end_time: null
   }
 }

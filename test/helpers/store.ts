@@ -1,6 +1,6 @@
 import type { JobType } from '../../schemas/jobs.js'
 import type { Test } from 'tap'
-import { connectRedis } from '../../src/store/create-store.js'
+import { connectRedis } from '../../src/store/redis-connect.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js'
 import type { JobRecord, MockStore } from '../../src/store/store.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { connectRedis } from '../../src/store/create-store.js'
+import { connectRedis } from '../../src/store/redis-connect.js'
 import { RedisStore } from '../../src/store/redis-store.js'
 import { auth, bulkUsers, testApp } from '../helpers/app.js'
 import { ownServerSkipReason, startRedisServer, testPrefix, waitFor } from '../helpers/redis.js'

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { connectRedis } from '../../src/store/create-store.js'
+import { connectRedis } from '../../src/store/redis-connect.js'
 import { DEFAULT_LEASE_MS, RedisStore, storeError } from '../../src/store/redis-store.js'
 import { enc, globEscape } from '../../src/store/redis-codec.js'
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js'
