@@ -7,7 +7,8 @@ import { request, type Agent } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { keepAliveAgent, send, type Answer } from './lib/http-client.js'
-import { parseShutdownOptions, UsageError, type ShutdownOptions } from './lib/options.js'
+import { readFlagsOrExit, failAfter } from './lib/cli.js'
+import { parseShutdownOptions, type ShutdownOptions } from './lib/options.js'
 import { startServerProcess, type ServerProcess } from './lib/server-process.js'
 import { shutdownFailures, shutdownSummary, type InFlightOutcome, type ShutdownObservation } from './lib/shutdown.js'
 import { errorCode } from './lib/stats.js'
@@ -136,23 +137,8 @@ async function check (server: ServerProcess, options: ShutdownOptions, shutdownL
   return failures.length === 0 ? 0 : 1
 }
 
-let options: ShutdownOptions
-try {
-  options = parseShutdownOptions(process.argv.slice(2))
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error
-  process.stderr.write(`shutdown-check: ${error.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (options.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-// A hard bound whatever happens (start-up, a hung request): the exit handler then kills the server.
-setTimeout(() => {
-  console.log('shutdown-check: FAIL: did not finish within 60 s + the deadline')
-  process.exit(1)
-}, 60_000 + options.deadlineMs).unref()
+const options = readFlagsOrExit('shutdown-check', USAGE, () => parseShutdownOptions(process.argv.slice(2)))
+failAfter('shutdown-check', 60_000 + options.deadlineMs, '60 s + the deadline')
 
 let shuttingDown = false
 const server = await startServerProcess({

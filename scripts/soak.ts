@@ -6,7 +6,8 @@ import type { Agent } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { keepAliveAgent, send, type Answer, type Call } from './lib/http-client.js'
-import { parseSoakOptions, UsageError, type SoakOptions } from './lib/options.js'
+import { readFlagsOrExit, failAfter } from './lib/cli.js'
+import { parseSoakOptions, type SoakOptions } from './lib/options.js'
 import { readRss, startServerProcess, type ServerProcess } from './lib/server-process.js'
 import { errorCode, formatMb, median, soakFailures, soakSummary, Tally } from './lib/stats.js'
 import { between, companiesBody, INVALID_BODIES, pickWeighted, seededRandom, usersBody, type Random } from './lib/traffic.js'
@@ -262,21 +263,7 @@ async function run (options: SoakOptions): Promise<number> {
   }
 }
 
-let options: SoakOptions
-try {
-  options = parseSoakOptions(process.argv.slice(2), process.env)
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error
-  process.stderr.write(`soak: ${error.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (options.help) {
-  process.stdout.write(USAGE)
-  process.exit(0)
-}
-// A hard bound whatever happens: duration plus a minute for start-up and wind-down.
-setTimeout(() => {
-  console.log('soak: FAIL: did not finish within duration + 60 s')
-  process.exit(1)
-}, (options.duration + 60) * 1000).unref()
+const options = readFlagsOrExit('soak', USAGE, () => parseSoakOptions(process.argv.slice(2), process.env))
+// Duration plus a minute for start-up and wind-down.
+failAfter('soak', (options.duration + 60) * 1000, 'duration + 60 s')
 process.exitCode = await run(options)
