@@ -42,7 +42,10 @@ printf '%s\n' "require('node:fs').appendFileSync(process.env.NODE_LTS_PROBE_FILE
 : > "$seen"
 
 status=0
-NODE_LTS_PROBE_FILE="$seen" npm test -- "--node-arg=--require=$probe" "$@" || status=$?
+# A --node-arg on the command line replaces package.json's list instead of adding to it,
+# so the node:test reporter flag from there is given again (without it Node 23+ reports
+# node:test files in its spec format, which tap reads as "no tests found").
+NODE_LTS_PROBE_FILE="$seen" npm test -- "--node-arg=--test-reporter=tap" "--node-arg=--require=$probe" "$@" || status=$?
 
 processes=$(wc -l < "$seen")
 others=$(grep -v "^v$major\.[0-9]*\.[0-9]* $bin/node\$" "$seen" | sort -u || true)

@@ -143,3 +143,15 @@ t.test('MOCK_CLOCK=manual: no sweep at all', async (t) => {
   const { clock } = setup(t, false)
   t.equal(clock.pending, 0)
 })
+
+t.test('a step that finds its lease taken by another replica meanwhile does nothing', async (t) => {
+  const { store, clock, leases, runner } = setup(t)
+  await runner.submit(jobRecord(A, 'j1', clock.now(), 1), [{ user_id: 'u1' }])
+  await clock.advance(SWEEP + 1)
+  t.equal(leases.owners.get('j1'), 'me', 'the sweep renewed it')
+  // Taken over between two sweeps: the stage timer, due before the next sweep, runs its step.
+  leases.owners.set('j1', 'other')
+  await clock.advance(STAGE - SWEEP - 1)
+  t.equal((await store.getJob(A, 'j1'))?.status, 'queued', 'the step left the job to its owner')
+  t.equal(clock.pending, 1, 'and scheduled nothing more for it: only the sweep timer is left')
+})
