@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net'
 import { once } from 'node:events'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { ConfigError, parseConfig } from '../../src/config.js'
 import { main } from '../../src/server.js'
@@ -51,23 +51,24 @@ t.test('an unreachable Redis fails the start with one line, password masked', as
   await t.rejects(buildApp({ logger: false, config: { MOCK_STORE: `redis://127.0.0.1:${port}` } }), ConfigError, 'buildApp refuses too')
 })
 
-t.test('a server that hangs up without speaking Redis: the cause is named', async (t) => {
-  const server = createServer((socket: Socket) => socket.destroy())
+/** A TCP server on loopback that is not Redis, closed in teardown; its port. */
+async function fakeRedis (t: Test, onConnection: (socket: Socket) => void): Promise<number> {
+  const server = createServer(onConnection)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
+  return (server.address() as { port: number }).port
+}
+
+t.test('a server that hangs up without speaking Redis: the cause is named', async (t) => {
+  const port = await fakeRedis(t, (socket) => socket.destroy())
   const error = await createStore(parseConfig({ MOCK_STORE: `redis://127.0.0.1:${port}` })).catch((failure: unknown) => failure) as Error
   t.type(error, ConfigError)
   t.match(error.message, new RegExp(`^MOCK_STORE \\(--store\\): cannot reach Redis at redis://127\\.0\\.0\\.1:${port} \\([^\\n]+\\)$`))
 })
 
 t.test('a server that answers every command with an error: its reply is named', async (t) => {
-  const server = createServer((socket: Socket) => { socket.on('data', () => socket.write('-ERR not a redis\r\n')) })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
+  const port = await fakeRedis(t, (socket) => { socket.on('data', () => socket.write('-ERR not a redis\r\n')) })
   const error = await createStore(parseConfig({ MOCK_STORE: `redis://127.0.0.1:${port}` })).catch((failure: unknown) => failure) as Error
   t.type(error, ConfigError)
   t.equal(error.message, `MOCK_STORE (--store): cannot reach Redis at redis://127.0.0.1:${port} (ERR not a redis)`)
