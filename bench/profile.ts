@@ -11,13 +11,15 @@ import { summarize, type Cost, type CpuProfile } from './lib/cpuprofile.js'
 import { runLoad } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
 import { pinSelf } from './lib/proc.js'
-import { describeEntry, FRESH_DIR, mockSpec, ROOT, startServer } from './lib/server.js'
+import { baselineSpec, describeEntry, FRESH_DIR, mockSpec, ROOT, startServer } from './lib/server.js'
 import { sourceMapLocator } from './lib/sourcemap.js'
 import { fmt } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
 import { drainJobs, keysFor, workloads } from './lib/workloads.js'
 
-const args = benchArgs(process.argv.slice(2), ['keys', 'workloads', 'top', 'keep'])
+const args = benchArgs(process.argv.slice(2), ['keys', 'workloads', 'top', 'keep', 'server'])
+// --server baseline profiles bench/baseline-server.ts instead, to compare the same costs (e.g. writev) on both.
+const profiled = args.extra.server === 'baseline' ? 'baseline' : 'mock'
 const only = (typeof args.extra.workloads === 'string' ? args.extra.workloads : 'W1,W3').toUpperCase().split(',')
 const top = Number(args.extra.top ?? 15)
 
@@ -35,18 +37,19 @@ console.log(`- profile: the samples of the ${args.duration} s of load and the dr
 for (const workload of workloads()) {
   if (!only.includes(workload.id)) continue
   const dir = mkdtempSync(join(tmpdir(), `mock-prof-${workload.id}-`))
-  const server = await startServer(mockSpec({ entry: args.entry, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] }))
+  const nodeFlags = ['--cpu-prof', '--cpu-prof-dir', dir]
+  const server = await startServer(profiled === 'baseline' ? baselineSpec({ nodeFlags }) : mockSpec({ entry: args.entry, nodeFlags }))
   const keys = keysFor(workload.id, Number(args.extra.keys ?? workload.keys))
   const requests = await workload.requests(server.url, keys)
   const connections = args.connections ?? workload.connections
   if (args.warmup > 0) {
     await runLoad(server.url, requests, { connections, durationS: args.warmup })
-    if (workload.createsJobs) await drainJobs(server.url, keys)
+    if (workload.createsJobs && profiled === 'mock') await drainJobs(server.url, keys)
   }
   // Only the measured load and the drain of its jobs count: not start-up, warm-up or shut-down.
   const fromUs = Number(process.hrtime.bigint() / 1000n)
   const result = await runLoad(server.url, requests, { connections, durationS: args.duration })
-  if (workload.createsJobs) await drainJobs(server.url, keys)
+  if (workload.createsJobs && profiled === 'mock') await drainJobs(server.url, keys)
   const toUs = Number(process.hrtime.bigint() / 1000n)
   const code = await server.stop()
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))

@@ -21,21 +21,31 @@ console.log(`# Start-up time\n\n${machineLine()}\n`)
 console.log(`- command: \`${commandLine()}\``)
 console.log(`- ${pinSelf(1)}; mock on core 0: ${describeEntry(args.entry)}, default settings (LOG_LEVEL=info, logs to /dev/null); from spawn (\`taskset -c 0 node …\`) to the first 200 of GET /__mock/health, polled every 5 ms\n`)
 
+const row = (name: string, values: number[]): string[] => [name, String(values.length), fmt(Math.min(...values)), fmt(median(values)), fmt(Math.max(...values))]
 const times: number[] = []
 for (let run = 0; run < runs; run++) {
   const server = await startServer({ ...mockSpec({ entry: args.entry }), env: { LOG_LEVEL: 'info' } }, { pollMs: 5 })
   times.push(server.readyMs)
   await server.stop()
 }
-// The same measure of bench/baseline-server.ts (Fastify alone, through tsx): what this machine allows right now.
-const floor: number[] = []
-for (let run = 0; run < runs; run++) {
-  const server = await startServer(baselineSpec(), { pollMs: 5 })
-  floor.push(server.readyMs)
-  await server.stop()
+// The same measure of what this machine allows: node:http alone, Fastify alone
+// (plain JavaScript, like the mock's build), and the throughput baseline through tsx.
+const floors: Array<{ name: string, nodeArgs: string[] }> = [
+  { name: 'floor: node:http, nothing loaded', nodeArgs: ['bench/floors/node-http.mjs'] },
+  { name: 'floor: Fastify alone, one route', nodeArgs: ['bench/floors/fastify-bare.mjs'] },
+  { name: 'baseline-server.ts through tsx', nodeArgs: baselineSpec().nodeArgs }
+]
+const rows = [row('mock', times)]
+for (const floor of floors) {
+  const values: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const server = await startServer({ name: floor.name, nodeArgs: floor.nodeArgs, env: { LOG_LEVEL: 'info' }, healthPath: '/__mock/health' }, { pollMs: 5 })
+    values.push(server.readyMs)
+    await server.stop()
+  }
+  rows.push(row(floor.name, values))
 }
-const row = (name: string, values: number[]): string[] => [name, String(values.length), fmt(Math.min(...values)), fmt(median(values)), fmt(Math.max(...values))]
-console.log(markdownTable(['server', 'runs', 'min ms', 'median ms', 'max ms'], [row('mock', times), row('baseline (plain Fastify, tsx)', floor)]))
+console.log(markdownTable(['server', 'runs', 'min ms', 'median ms', 'max ms'], rows))
 console.log(`\n- ${verdict('start-up median', median(times), 300, false, 0, ' ms').line}`)
 
 if (args.extra.profile !== undefined) {

@@ -10,6 +10,7 @@ import { bodyParser } from './http/body-parser.js'
 import { drainOnClose } from './http/drain-on-close.js'
 import { clientErrorHandler, errorHandler, frameworkErrors } from './http/error-handler.js'
 import { requestContext, requestId } from './http/request-context.js'
+import { serializerCompiler } from './http/serialization.js'
 import { validatorCompiler } from './http/validation.js'
 import { JobRunner } from './jobs/job-runner.js'
 import { mockState } from './plugins/mock-state.js'
@@ -60,6 +61,12 @@ export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 120_00
 /** The Authorization header (and the admin token) never reach a log line. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-mock-admin"]', 'headers.authorization']
 
+/** Fastify's types describe its Ajv-based defaults; ours take the same route definition. */
+const COMPILERS = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
+
 /**
  * Builds the mock as a Fastify instance, ready for `inject()` or `listen()`.
  * The only place that wires plugins and routes together.
@@ -84,6 +91,9 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors,
     clientErrorHandler,
+    // Our own compilers as factories: Fastify then never loads its Ajv-based
+    // defaults, which this app would not use (start-up time).
+    schemaController: { compilersFactory: COMPILERS },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.idleMs,
@@ -91,8 +101,6 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     // a missing Host is refused by requestContext, in the envelope, not by Node's bare 400.
     http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs), requireHostHeader: false }
   }).withTypeProvider<TypeBoxTypeProvider>()
-
-  app.setValidatorCompiler(validatorCompiler)
 
   const runner = new JobRunner({
     store,

@@ -3,9 +3,9 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp, REDACTED_PATHS } from './app.js'
+import { bufferedStdout } from './log-output.js'
 import { ConfigError, configFromSources, describeSettings, type Config } from './config.js'
 import { VERSION } from './version.js'
 
@@ -59,9 +59,8 @@ export function loggerOptions (config: Config, isTTY: boolean): FastifyServerOpt
   return {
     level: config.LOG_LEVEL,
     redact: REDACTED_PATHS,
-    // Off a TTY, lines are written asynchronously: one write call carries every
-    // line logged meanwhile (pino flushes what is left when the process exits).
-    ...(isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : { stream: pino.destination({ dest: 1, sync: false }) })
+    // Off a TTY, lines are buffered and written a few KB at a time (log-output.ts).
+    ...(isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : { stream: bufferedStdout() })
   }
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { apiError } from '../errors.js'
 import { authenticate, type AuthFailure, type KeyRing, type Tenant } from '../tenant.js'
 
@@ -13,11 +13,16 @@ export const AUTH_MESSAGES: Readonly<Record<AuthFailure, string>> = {
 }
 
 /** An onRequest hook that admits only `Authorization: Token <key>` with an accepted key, and sets `request.tenant`. */
-export function requireApiKey (keys: KeyRing): onRequestAsyncHookHandler {
-  return async function requireApiKey (request) {
+export function requireApiKey (keys: KeyRing): onRequestHookHandler {
+  // A callback hook: no promise per request.
+  return function requireApiKey (request, _reply, done) {
     const result = authenticate(request.headers.authorization, keys)
-    if ('failure' in result) throw apiError(401, result.failure, AUTH_MESSAGES[result.failure], 'header authorization')
+    if ('failure' in result) {
+      done(apiError(401, result.failure, AUTH_MESSAGES[result.failure], 'header authorization'))
+      return
+    }
     request.tenant = result.tenant
+    done()
   }
 }
 

@@ -10,8 +10,9 @@ import type { FastifyInstance } from 'fastify'
 export const drainOnClose = fp(async function drainOnClose (app: FastifyInstance) {
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook: it runs for every answer, and an async one costs a promise each time.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 }, { name: 'drain-on-close', fastify: '5.x' })

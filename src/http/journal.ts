@@ -1,11 +1,13 @@
-import type { FastifyReply, FastifyRequest, onResponseAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onResponseHookHandler } from 'fastify'
 import type { MockState } from '../plugins/mock-state.js'
 
 /** Headers whose values are secrets: the journal keeps only a masked form. */
 function maskedHeaders (request: FastifyRequest): Record<string, string> {
-  const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(request.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
+  // Node gives strings, and an array only for a repeated set-cookie.
+  const headers = { ...request.headers } as Record<string, string>
+  for (const name in headers) {
+    const value: unknown = headers[name]
+    if (Array.isArray(value)) headers[name] = value.join(', ')
   }
   if (headers.authorization !== undefined) {
     const scheme = headers.authorization.trim().split(/\s+/)[0] as string
@@ -20,11 +22,12 @@ function maskedHeaders (request: FastifyRequest): Record<string, string> {
  * duration, request id, headers with the key masked, and the body up to
  * MOCK_JOURNAL_BODY_BYTES (marked when cut).
  */
-export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'>): onResponseAsyncHookHandler {
+export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'>): onResponseHookHandler {
   const limit = state.config.MOCK_JOURNAL_BODY_BYTES
-  return async function journal (request: FastifyRequest, reply: FastifyReply) {
+  // A callback hook: an async one would add its own promise to the store's.
+  return function journal (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const raw = request.rawBody
-    await state.store.appendRequest({
+    state.store.appendRequest({
       time: state.clock.now(),
       tenant: request.tenant?.id ?? null,
       requestId: request.id,
@@ -36,6 +39,6 @@ export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'
       body: raw === null ? null : raw.toString('utf8', 0, Math.min(raw.length, limit)),
       bodyBytes: request.bodyBytes,
       bodyTruncated: raw !== null && request.bodyBytes > limit
-    })
+    }).then(() => done(), done)
   }
 }

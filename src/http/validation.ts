@@ -39,6 +39,12 @@ function collect (errors: Iterable<ValueError>, collection: string | null = null
   return problems
 }
 
+/** Whether a `default` appears anywhere in the schema. */
+function declaresDefault (schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false
+  return Object.hasOwn(schema, 'default') || Object.values(schema).some(declaresDefault)
+}
+
 /**
  * Compiles each route schema once, at start-up, with TypeBox's compiler.
  * Bodies are checked as sent (never coerced: a numeric user_id is an error,
@@ -57,7 +63,11 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     // JSON.parse makes, into a prototype that slips past additionalProperties.
     return (value: unknown) => check.Check(value) ? { value } : { error: collect(check.Errors(value), collection) }
   }
+  // Converting and defaulting copy the input; a value that already passes and
+  // has no default to take (say a job id in the path) is used as it is.
+  const asIs = !declaresDefault(schema)
   return (value: unknown) => {
+    if (asIs && check.Check(value)) return { value }
     const input = Value.Default(schema, Value.Convert(schema, value))
     if (check.Check(input)) return { value: input }
     return { error: collect(check.Errors(input)) }

@@ -176,7 +176,7 @@ export class JobRunner {
       const delay = this.#firstStepDelay(job)
       // Within a step, a stage of no length is carried on at once rather than
       // through a timer of its own (MOCK_STAGE_MS=0: one step, not five).
-      if (chain && delay === 0 && !this.#closed) await this.#step(job.tenant, job.jobId)
+      if (chain && delay === 0 && !this.#closed) await this.#step(job.tenant, job.jobId, job)
       else this.#schedule(job, delay)
     }
     return job
@@ -287,14 +287,15 @@ export class JobRunner {
     this.#timers.set(key, handle)
   }
 
-  async #step (tenant: string, jobId: string): Promise<void> {
+  /** One step of a job; `known` is the job as the store just returned it, which saves reading it again. */
+  async #step (tenant: string, jobId: string, known?: JobRecord): Promise<void> {
     const { store, clock, timing } = this.#options
     // Another replica carries this job: leave it to that one (the sweep takes over if it dies).
     if (this.#leases !== undefined) {
       if (!(await this.#leases.acquire({ tenant, jobId }))) return
       this.#owned.set(keyOf({ tenant, jobId }), { tenant, jobId })
     }
-    const job = await store.getJob(tenant, jobId)
+    const job = known ?? await store.getJob(tenant, jobId)
     // Ended (or forgotten) behind the runner's back, e.g. by another process: let the next one run.
     if (job === undefined || isTerminal(job.status)) {
       this.#owned.delete(keyOf({ tenant, jobId }))

@@ -3,7 +3,7 @@ import { copyMetadata, emptyMetadata, mergeMetadata } from './metadata.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
 import type { Stage } from '../jobs/lifecycle.js'
-import { FAULT_LIMIT, type CompanyView, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type Page, type StoredCompany, type StoredUser } from './store.js'
+import { FAULT_LIMIT, type CompanyView, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type Page, type StatusChange, type StoredCompany, type StoredUser } from './store.js'
 import { RingBuffer } from './ring-buffer.js'
 
 interface TenantState {
@@ -59,8 +59,13 @@ function faultMatches (rule: FaultRule, method: string, path: string): boolean {
   return rule.path.endsWith('*') ? path.startsWith(rule.path.slice(0, -1)) : path === rule.path
 }
 
+/** History entries are frozen when stored, so a copy shares them and copies only the list. */
 function copyJob (job: JobRecord): JobRecord {
-  return { ...job, history: job.history.map((change) => ({ ...change })) }
+  return { ...job, history: job.history.slice() }
+}
+
+function statusChange (status: JobStatus, at: number): StatusChange {
+  return Object.freeze({ status, at })
 }
 
 function copyUser (user: StoredUser): StoredUser {
@@ -144,7 +149,7 @@ export class MemoryStore implements MockStore {
     // No await between the check and the write: in one process this is atomic.
     const active = options.exclusive === true ? firstActive(state) : undefined
     if (active !== undefined) return { created: false, activeJobId: active.jobId }
-    state.jobs.set(job.jobId, copyJob(job))
+    state.jobs.set(job.jobId, { ...job, history: job.history.map((change) => statusChange(change.status, change.at)) })
     state.rows.set(job.jobId, rows)
     return { created: true }
   }
@@ -170,7 +175,7 @@ export class MemoryStore implements MockStore {
     const job = state?.jobs.get(jobId)
     if (state === undefined || job === undefined || job.status !== from) return undefined
     job.status = to
-    job.history.push({ status: to, at })
+    job.history.push(statusChange(to, at))
     if (isTerminal(to)) {
       job.endTime = at
       state.rows.delete(jobId)

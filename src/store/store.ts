@@ -3,7 +3,8 @@ import type { JobStatus, JobType } from '../../schemas/jobs.js'
 import type { Stage } from '../jobs/lifecycle.js'
 
 /** One entry of a job's status history. */
-export interface StatusChange { status: JobStatus, at: number }
+/** Read-only: the memory store shares them between the copies it returns. */
+export interface StatusChange { readonly status: JobStatus, readonly at: number }
 
 /** A background job as the store keeps it (times in epoch milliseconds). */
 export interface JobRecord {
