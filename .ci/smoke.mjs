@@ -2,12 +2,15 @@
 // that it becomes healthy, accepts a bulk request, completes the job, and exits 0 on SIGTERM.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 const fail = (message) => { console.error(`smoke: ${message}`); process.exit(1) }
 const deadline = setTimeout(() => fail('timed out after 30 s'), 30_000)
 
-const child = spawn(process.execPath, ['dist/src/server.js', '--port', '0', '--stage-ms', '20'], { stdio: ['ignore', 'pipe', 'inherit'] })
+// `npm start` is `node [flags] dist/src/server.js`: the same arguments, with node itself run directly.
+const start = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start.trim().split(/\s+/).slice(1)
+const child = spawn(process.execPath, [...start, '--port', '0', '--stage-ms', '20'], { stdio: ['ignore', 'pipe', 'inherit'] })
 let url
 for await (const line of createInterface({ input: child.stdout })) {
   const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)

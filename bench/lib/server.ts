@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { freePort } from '../../scripts/lib/free-port.js'
 import { canPin } from './proc.js'
+import { startFlags } from './start-flags.js'
 
 export { freePort }
 import type { MonitorRequest, MonitorStats } from './loop-monitor.js'
@@ -85,7 +86,7 @@ export function mockSpec (options: MockOptions): ServerSpec {
   const preload = options.monitor === true ? ['--import', './bench/lib/loop-monitor.ts'] : []
   return {
     name: 'mock',
-    nodeArgs: [...(options.nodeFlags ?? []), ...tsx, ...preload, ENTRY_FILES[options.entry]],
+    nodeArgs: [...startFlags(), ...(options.nodeFlags ?? []), ...tsx, ...preload, ENTRY_FILES[options.entry]],
     env: { LOG_LEVEL: 'info', MOCK_CONCURRENCY: 'queue', MOCK_STAGE_MS: '0', ...options.env },
     healthPath: '/__mock/health',
     ipc: options.monitor

@@ -1,12 +1,9 @@
 import type { Fault, FaultInput, JournalEntry, MockCompany, MockJob, MockUser } from '../../schemas/control.js'
 import type { CompanyView, FaultRule, JobRecord, JournalRecord, StoredUser } from '../store/store.js'
+import { iso } from '../jobs/jobs.js'
 import { envIdOf } from '../tenant.js'
 
 // The one place where stored records (camelCase, epoch ms) become the control API's wire shapes.
-
-function iso (ms: number): string {
-  return new Date(ms).toISOString()
-}
 
 export function toMockUser (tenant: string, user: StoredUser): MockUser {
   return {

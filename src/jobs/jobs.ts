@@ -40,8 +40,20 @@ export function jobLink (baseUrl: string, jobId: string): string {
   return `${baseUrl}/v1/background_jobs/${jobId}`
 }
 
-function iso (ms: number): string {
-  return new Date(ms).toISOString()
+let lastMs = Number.NaN
+let lastIso = ''
+
+/**
+ * An epoch time as ISO 8601 text. The last one is remembered: formatting a
+ * date is slow next to the rest of a 202, and requests in the same
+ * millisecond ask for the same text.
+ */
+export function iso (ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString()
+    lastMs = ms
+  }
+  return lastIso
 }
 
 /** The 202 body of a bulk request. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createJobRecord, jobLink, toBackgroundJob, toJobAccepted } from '../../src/jobs/jobs.js'
+import { createJobRecord, iso, jobLink, toBackgroundJob, toJobAccepted } from '../../src/jobs/jobs.js'
 import { tenantOf } from '../../src/tenant.js'
 import { BackgroundJob, JobAccepted } from '../../schemas/jobs.js'
 import type { JobRecord } from '../../src/store/store.js'
@@ -123,4 +123,13 @@ t.test('toBackgroundJob', async (t) => {
     }
     t.equal(body.end_time, '2025-05-19T07:29:12.001Z')
   })
+})
+
+t.test('iso: ISO 8601 text of each time, the same when asked again', async (t) => {
+  const first = Date.parse('2025-05-19T07:29:12.000Z')
+  t.equal(iso(first), '2025-05-19T07:29:12.000Z')
+  t.equal(iso(first), '2025-05-19T07:29:12.000Z', 'remembered')
+  t.equal(iso(first + 1), '2025-05-19T07:29:12.001Z', 'a new time is formatted again')
+  t.equal(iso(first), '2025-05-19T07:29:12.000Z', 'and the earlier one again after it')
+  t.throws(() => iso(Number.NaN), RangeError, 'not a time: as Date#toISOString')
 })
