@@ -1,5 +1,12 @@
-import { Type, type Static, type TBoolean, type TNull, type TNumber, type TString, type TUnion } from '@sinclair/typebox'
+import { Type, type Static, type TBoolean, type TNull, type TNumber, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { StringEnum } from './enums.js'
+
+/**
+ * How the validator names the problems of a body (src/http/validation.ts):
+ * `rows` for bulk bodies (`{users: [{…}]}`), `ids` for delete bodies
+ * (`{users: ["…"]}`), `single` for one object (real-time identify, track).
+ */
+export const BODY_SHAPE = 'x-body-shape'
 
 /** Which metadata values a bulk request may carry (MOCK_METADATA). */
 export const METADATA_MODES = ['primitives', 'strings'] as const
@@ -24,8 +31,10 @@ export const METADATA_KEY_PATTERN = '^(?:[\\ud800-\\udbff][\\udc00-\\udfff]|[\\u
  */
 export const MAX_METADATA_KEYS = 1000
 
-/** A stored metadata value: `null` in a request removes the property instead. */
-export type MetadataValue = string | number | boolean | null
+/** Any JSON value: real-time calls may nest objects and arrays in metadata (kept as sent, with a warning). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+/** A metadata value: `null` in a request removes the property; bulk rows carry primitives only. */
+export type MetadataValue = JsonValue
 export type Metadata = Record<string, MetadataValue>
 
 /** The widest value union; `strings` mode narrows it at run time, not in the static type. */
@@ -41,11 +50,33 @@ const metadataValueSchemas: Record<MetadataMode, TMetadataValue> = {
 }
 
 /**
+ * Marks a schema whose object and array values are tolerated with a
+ * `nested_metadata` warning (src/http/fidelity.ts reads it).
+ */
+export const NESTED_WARNING = 'x-nested-warning'
+
+/**
+ * A metadata value of a real-time call: as in bulk rows, or an object or
+ * array, which both public destinations send (traits.company) and which the
+ * mock keeps as sent, with a warning (MOCK_STRICT=true refuses it).
+ */
+export function RealtimeMetadataValueSchema (mode: MetadataMode): TSchema {
+  const primitives = metadataValueSchemas[mode]
+  return Type.Union([...primitives.anyOf, Type.Object({}), Type.Array(Type.Unknown())], {
+    description: `${primitives.description as string} An object or array is kept as sent, with a nested_metadata warning.`.replace(' Arrays and objects are rejected.', ''),
+    [NESTED_WARNING]: true
+  })
+}
+
+/**
  * Metadata object of a row. Keys that break the length rule fall through to
  * `additionalProperties: never`, which reports each bad key on its own path.
+ * `nested`: the real-time variant, whose values may be objects or arrays.
  */
-export function MetadataSchema (mode: MetadataMode) {
-  return Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), metadataValueSchemas[mode], {
+export function MetadataSchema (mode: MetadataMode, options: { nested?: boolean } = {}) {
+  // The static type stays the bulk one; nested values are JsonValues in the store's types.
+  const value = options.nested === true ? RealtimeMetadataValueSchema(mode) as TMetadataValue : metadataValueSchemas[mode]
+  return Type.Record(Type.String({ pattern: METADATA_KEY_PATTERN }), value, {
     additionalProperties: Type.Never({ description: 'Metadata keys are 1 to 255 characters.' }),
     maxProperties: MAX_METADATA_KEYS,
     description: 'Properties to merge into the stored profile; `null` removes a property.'
@@ -78,7 +109,7 @@ export function UserRowSchema (mode: MetadataMode) {
 export function UsersBulkBodySchema (mode: MetadataMode) {
   return Type.Object({
     users: Type.Array(UserRowSchema(mode), { minItems: 1, description: 'Up to MOCK_MAX_RECORDS (10,000) users.' })
-  }, { examples: [{ users: seedUsers }] })
+  }, { [BODY_SHAPE]: 'rows', examples: [{ users: seedUsers }] })
 }
 
 export type UserRow = Static<ReturnType<typeof UserRowSchema>>
@@ -96,7 +127,7 @@ export function CompanyRowSchema (mode: MetadataMode) {
 export function CompaniesBulkBodySchema (mode: MetadataMode) {
   return Type.Object({
     companies: Type.Array(CompanyRowSchema(mode), { minItems: 1, description: 'Up to MOCK_MAX_RECORDS (10,000) companies.' })
-  }, { examples: [{ companies: [{ company_id: 'comp_techstartup_2024', metadata: { name: 'TechStartup', plan: 'growth', seats: 25 } }] }] })
+  }, { [BODY_SHAPE]: 'rows', examples: [{ companies: [{ company_id: 'comp_techstartup_2024', metadata: { name: 'TechStartup', plan: 'growth', seats: 25 } }] }] })
 }
 
 export type CompanyRow = Static<ReturnType<typeof CompanyRowSchema>>

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { StringEnum } from './enums.js'
+import { EventTypeSchema } from './events.js'
 import { JOB_STAGES, JobStatusSchema, PageParams } from './jobs.js'
 
 /** The stages a job can be told to fail at (`X-Mock-Job-Outcome: failed@<stage>`, `POST …/fail`). */
@@ -7,7 +8,20 @@ export const FailStageSchema = StringEnum(JOB_STAGES)
 
 const Iso = Type.String({ format: 'date-time' })
 // Keys may hold line breaks: the serializer tests this pattern without the `s` flag, so `.` would drop them.
-const MetadataOut = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))
+// Values are primitives, or objects and arrays that real-time calls sent nested (kept as sent).
+const MetadataOut = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.Unknown({ description: 'A string, number or boolean; an object or array when a real-time call sent one.' }))
+
+/** What last changed a profile: a bulk job, or a real-time request (by its request id). */
+export const TouchedBy = Type.Object({
+  type: StringEnum(['job', 'request'] as const),
+  id: Type.String({ description: 'The job id, or the x-request-id of the request.' })
+}, { additionalProperties: false })
+
+const profileTrail = {
+  last_touched_by: TouchedBy,
+  last_job_id: Type.Union([Type.String(), Type.Null()], { description: 'The job id when a bulk job touched the profile last, else null.' }),
+  deletion_scheduled_at: Type.Union([Iso, Type.Null()], { description: 'When a pending DELETE request will forget the profile (the next 02:00 UTC after it).' })
+}
 
 /** `?all=1` spans every key; otherwise the key in Authorization is the scope. */
 export const ScopeQuery = Type.Object({
@@ -32,7 +46,7 @@ export const MockUser = Type.Object({
   metadata: MetadataOut,
   created_at: Iso,
   updated_at: Iso,
-  last_job_id: Type.String()
+  ...profileTrail
 }, { title: 'MockUser', additionalProperties: false })
 
 /** A stored company; `user_count` is derived from the users. */
@@ -43,7 +57,7 @@ export const MockCompany = Type.Object({
   user_count: Type.Integer({ minimum: 0 }),
   created_at: Iso,
   updated_at: Iso,
-  last_job_id: Type.String()
+  ...profileTrail
 }, { title: 'MockCompany', additionalProperties: false })
 
 /** A job with its whole history. */
@@ -72,7 +86,60 @@ export const FailBody = Type.Union([
   Type.Null()
 ], { description: 'no body, or an object such as {"at": "processing"} (`at`: queued, validating, processing or pending_refresh)' })
 
-export const FlushResult = Type.Object({ finished: Type.Integer({ minimum: 0, description: 'Jobs run to their end.' }) }, { additionalProperties: false })
+const Deleted = Type.Object({
+  users: Type.Integer({ minimum: 0 }),
+  companies: Type.Integer({ minimum: 0 })
+}, { additionalProperties: false, description: 'Profiles whose scheduled deletion was carried out.' })
+
+export const FlushResult = Type.Object({
+  finished: Type.Integer({ minimum: 0, description: 'Jobs run to their end.' }),
+  deleted: Deleted
+}, { additionalProperties: false })
+
+/** An event kept from a real-time call, with the field names of Userpilot's export. */
+export const MockEvent = Type.Object({
+  key_id: Type.String(),
+  event_type: EventTypeSchema,
+  event_name: Type.String({ description: 'The tracked event\'s name; empty for identify events.' }),
+  user_id: Type.Union([Type.String(), Type.Null()]),
+  company_id: Type.Union([Type.String(), Type.Null()], { description: 'The company given, or the user\'s company at the time.' }),
+  metadata: MetadataOut,
+  source: Type.String({ description: '`backend-http` for real-time calls.' }),
+  inserted_at: Iso,
+  request_id: Type.String({ description: 'The x-request-id of the call that sent it.' })
+}, { title: 'MockEvent', additionalProperties: false })
+
+export const EventsQuery = Type.Object({
+  ...PageQuery.properties,
+  user_id: Type.Optional(Type.String()),
+  company_id: Type.Optional(Type.String()),
+  event_type: Type.Optional(EventTypeSchema),
+  event_name: Type.Optional(Type.String())
+})
+
+/** A deletion waiting for 02:00 UTC. */
+export const MockDeletion = Type.Object({
+  key_id: Type.String(),
+  type: StringEnum(['users', 'companies'] as const, { description: 'What is deleted: a user or a company.' }),
+  id: Type.String(),
+  deletion_scheduled_at: Iso
+}, { title: 'MockDeletion', additionalProperties: false })
+
+export const RequestsQuery = Type.Object({
+  ...PageQuery.properties,
+  warnings: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('1'), Type.Literal('false'), Type.Literal('0')], { description: '`true`: only requests with fidelity warnings.' }))
+})
+
+/** What a request did that the docs forbid or do not name, and the mock tolerated (SPEC 1.12). */
+export const WARNING_CODES = ['missing_api_version', 'unknown_api_version', 'unknown_field', 'nested_metadata', 'unknown_user'] as const
+export type WarningCode = typeof WARNING_CODES[number]
+
+/** A fidelity warning on a journal entry; MOCK_STRICT=true answers 400 with `code` as the error_code instead. */
+export const Warning = Type.Object({
+  code: StringEnum(WARNING_CODES),
+  message: Type.String(),
+  path: Type.Optional(Type.String({ description: 'Where in the body, as a JSON pointer (or `line N: /field` in an upload); absent for a header.' }))
+}, { title: 'Warning', additionalProperties: false })
 
 /** One received API request. */
 export const JournalEntry = Type.Object({
@@ -87,7 +154,8 @@ export const JournalEntry = Type.Object({
   headers: Type.Record(Type.String(), Type.String()),
   body: Type.Union([Type.String(), Type.Null()], { description: 'The body as received, up to MOCK_JOURNAL_BODY_BYTES.' }),
   body_bytes: Type.Integer({ minimum: 0 }),
-  body_truncated: Type.Boolean()
+  body_truncated: Type.Boolean(),
+  warnings: Type.Array(Warning, { description: 'Where the request strays from the docs; empty when it does not.' })
 }, { title: 'JournalEntry', additionalProperties: false })
 
 // Header names are HTTP tokens and values visible ASCII (with space and tab), so a rule can never make an answer unsendable.
@@ -130,5 +198,8 @@ export type MockUser = Static<typeof MockUser>
 export type MockCompany = Static<typeof MockCompany>
 export type MockJob = Static<typeof MockJob>
 export type JournalEntry = Static<typeof JournalEntry>
+export type Warning = Static<typeof Warning>
 export type FaultInput = Static<typeof FaultInput>
+export type MockEvent = Static<typeof MockEvent>
+export type MockDeletion = Static<typeof MockDeletion>
 export type Fault = Static<typeof Fault>

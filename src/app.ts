@@ -13,10 +13,18 @@ import { requestContext, requestId } from './http/request-context.js'
 import { serializerCompiler } from './http/serialization.js'
 import { validatorCompiler } from './http/validation.js'
 import { JobRunner } from './jobs/job-runner.js'
+import { leasesOf } from './jobs/lease.js'
+import { fidelityHook } from './http/fidelity.js'
+import { rateLimitHook } from './http/rate-limit.js'
+import { DeletionScheduler } from './realtime/deletions.js'
 import { mockState } from './plugins/mock-state.js'
 import { openapi } from './plugins/openapi.js'
 import { backgroundJobs } from './routes/background-jobs.js'
 import { bulkIdentify } from './routes/bulk-identify.js'
+import { deletions } from './routes/deletions.js'
+import { realtime } from './routes/realtime.js'
+import { validate } from './routes/validate.js'
+import { controlEvents } from './routes/control/events.js'
 import { controlFaults } from './routes/control/faults.js'
 import { controlJobs } from './routes/control/jobs.js'
 import { controlState } from './routes/control/state.js'
@@ -110,9 +118,17 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     onError: (error, job) => app.log.error({ err: error, jobId: job.jobId }, 'job step failed; retrying')
   })
 
+  const scheduler = new DeletionScheduler({
+    profiles: store.profiles,
+    clock,
+    autoAdvance: config.MOCK_CLOCK === 'auto',
+    shared: leasesOf(store) !== undefined,
+    onError: (error) => app.log.error({ err: error }, 'scheduled deletions failed; they run again at the next 02:00 UTC or flush')
+  })
+
   await app.register(openapi)
-  await app.register(mockState, { config, clock, store, runner, keys, startedAt: clock.now() })
-  await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT })
+  await app.register(mockState, { config, clock, store, runner, deletions: scheduler, keys, startedAt: clock.now() })
+  await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT, realtimeBodyLimit: config.MOCK_REALTIME_BODY_LIMIT })
   await app.register(requestContext)
   await app.register(drainOnClose)
   await app.register(bodyParser)
@@ -120,9 +136,14 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
   await app.register(async (userpilot) => {
     userpilot.addHook('onRequest', requireApiKey(keys))
     userpilot.addHook('onRequest', faultHook(store))
+    if (config.MOCK_RATE_LIMITS === 'docs') userpilot.addHook('onRequest', rateLimitHook(store.rates, clock))
+    userpilot.addHook('preHandler', fidelityHook(config.MOCK_STRICT === 'true'))
     userpilot.addHook('onResponse', journalHook(app.mock))
     await userpilot.register(bulkIdentify)
     await userpilot.register(backgroundJobs)
+    await userpilot.register(realtime)
+    await userpilot.register(deletions)
+    await userpilot.register(validate)
   }, { prefix: '/v1' })
 
   await app.register(async (control) => {
@@ -133,9 +154,11 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
       await scoped.register(controlState)
       await scoped.register(controlJobs)
       await scoped.register(controlFaults)
+      await scoped.register(controlEvents)
     })
   }, { prefix: '/__mock' })
 
   if (keys.open) app.log.warn('MOCK_API_KEYS is empty: any non-empty API key is accepted')
+  await scheduler.start()
   return app
 }

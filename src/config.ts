@@ -27,6 +27,11 @@ export const ConfigSchema = Type.Object({
   MOCK_JOB_RETENTION: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: 'Terminal jobs kept per key; the oldest are forgotten first.' }),
   MOCK_JOURNAL_SIZE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: 'Requests kept in the journal (a ring buffer across keys).' }),
   MOCK_JOURNAL_BODY_BYTES: Type.Integer({ minimum: 0, maximum: 52_428_800, default: 65_536, description: 'Bytes of each request body kept in the journal; longer ones are cut and marked.' }),
+  MOCK_EVENT_RETENTION: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Events (identify, company identify, track) kept per key; the oldest are forgotten first.' }),
+  MOCK_REALTIME_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 1_048_576, description: 'Most bytes in one identify, company identify or track body.' }),
+  MOCK_DELETIONS: StringEnum(['scheduled', 'immediate'] as const, { default: 'scheduled', description: 'DELETE /v1/users and /v1/companies: carried out at the next 02:00 UTC (as documented), or before the 202.' }),
+  MOCK_RATE_LIMITS: StringEnum(['off', 'docs'] as const, { default: 'off', description: '`docs`: 429 beyond the documented limits (identify 600/min, track 600/min, one delete per 2 s, per key).' }),
+  MOCK_STRICT: StringEnum(['false', 'true'] as const, { default: 'false', description: '`true`: traffic the docs forbid (a missing X-API-Version, unknown fields, nested metadata, track of an unknown user) gets 400 instead of a warning.' }),
   MOCK_ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'When set, control calls need X-Mock-Admin: <token>.' }))
 })
 
@@ -56,9 +61,11 @@ const names = Object.keys(ConfigSchema.properties) as ConfigName[]
 
 /**
  * Strings from the environment become integers only when they are written as
- * one: TypeBox's own conversion would read "3.5" as 3 and "true" as 1.
+ * one: TypeBox's own conversion would read "3.5" as 3 and "true" as 1. A
+ * boolean from the library API (`MOCK_STRICT: true`) is its word.
  */
 function coerce (schema: TSchema, value: unknown): unknown {
+  if (typeof value === 'boolean') return String(value)
   return schema.type === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value
 }
 

@@ -27,18 +27,21 @@ export function labelFor (status: number): string {
 export class ApiError extends Error {
   readonly statusCode: number
   readonly entries: ErrorEntry[]
+  /** Headers the answer carries (a 429's Retry-After). */
+  readonly headers: Readonly<Record<string, string>>
 
-  constructor (statusCode: number, entries: ErrorEntry[]) {
+  constructor (statusCode: number, entries: ErrorEntry[], headers: Readonly<Record<string, string>> = {}) {
     super((entries[0] as ErrorEntry).message)
     this.name = 'ApiError'
     this.statusCode = statusCode
     this.entries = entries
+    this.headers = headers
   }
 }
 
 /** An {@link ApiError} with a single entry. */
-export function apiError (statusCode: number, errorCode: string, message: string, details: string): ApiError {
-  return new ApiError(statusCode, [{ error: labelFor(statusCode), error_code: errorCode, message, details }])
+export function apiError (statusCode: number, errorCode: string, message: string, details: string, headers?: Readonly<Record<string, string>>): ApiError {
+  return new ApiError(statusCode, [{ error: labelFor(statusCode), error_code: errorCode, message, details }], headers)
 }
 
 /** The envelope for a status with one entry. */

@@ -6,5 +6,5 @@ export type { JobRecord, JobRow, MockStore, Page, StatusChange, StoredUser } fro
 export { tenantOf, type Tenant } from './tenant.js'
 export { VERSION } from './version.js'
 export * from '../schemas/index.js'
-export { startMock, MockControlError, type StartMockOptions, type MockServer, type FaultRuleInput } from './mock.js'
+export { startMock, MockControlError, type StartMockOptions, type MockServer, type FaultRuleInput, type EventQuery } from './mock.js'
 export type { Stage } from './jobs/lifecycle.js'

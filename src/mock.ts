@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions, InjectOptions } from 'fastify'
-import type { Fault, FaultInput, JournalEntry, MockCompany, MockJob, MockUser } from '../schemas/control.js'
+import type { Fault, FaultInput, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../schemas/control.js'
+import type { EventType } from '../schemas/events.js'
 import type { JobStatus } from '../schemas/jobs.js'
 import type { ErrorEnvelope } from '../schemas/errors.js'
 import { buildApp } from './app.js'
@@ -20,6 +21,9 @@ export interface StartMockOptions {
   logger?: FastifyServerOptions['logger']
 }
 
+/** Which events `events()` returns: every given field must equal. */
+export interface EventQuery { userId?: string, companyId?: string, eventType?: EventType, eventName?: string }
+
 /** A fault rule as `addFault` takes it (`match` and `times` may be left out). */
 export type FaultRuleInput = Partial<FaultInput>
 
@@ -38,11 +42,15 @@ export interface MockServer {
   companies(key: string): Promise<MockCompany[]>
   jobs(key: string): Promise<MockJob[]>
   job(key: string, jobId: string): Promise<MockJob | undefined>
-  /** The request journal of one key (every key's without one), newest first. */
-  requests(key?: string): Promise<JournalEntry[]>
+  /** The request journal of one key (every key's without one), newest first; `warnings` keeps only those that strayed from the docs. */
+  requests(key?: string, filter?: { warnings?: boolean }): Promise<JournalEntry[]>
+  /** Events kept from identify, company identify and track calls, newest first. */
+  events(key: string, filter?: EventQuery): Promise<MockEvent[]>
+  /** Deletions waiting for 02:00 UTC (or `flush`), soonest first. */
+  deletions(key: string): Promise<MockDeletion[]>
   advance(key: string, jobId: string, to?: JobStatus): Promise<MockJob>
   fail(key: string, jobId: string, at?: Stage): Promise<MockJob>
-  /** Runs every pending job (of one key, or all) to its end; returns how many. */
+  /** Runs every pending job (of one key, or all) to its end and carries out every scheduled deletion; returns how many jobs. */
   flush(key?: string): Promise<number>
   addFault(key: string, rule: FaultRuleInput | FaultRuleInput[]): Promise<Fault[]>
   clearFaults(key?: string): Promise<void>
@@ -111,7 +119,17 @@ export async function startMock (options: StartMockOptions = {}): Promise<MockSe
     companies: async (key) => await all('/__mock/companies', key),
     jobs: async (key) => await all('/__mock/jobs', key),
     job: async (key, jobId) => await optional(call<MockJob>('GET', `/__mock/jobs/${encode(jobId)}`, key)),
-    requests: async (key) => await all('/__mock/requests', key),
+    requests: async (key, filter = {}) => await all(filter.warnings === true ? '/__mock/requests?warnings=true' : '/__mock/requests', key),
+    events: async (key, filter = {}) => {
+      const query = new URLSearchParams()
+      if (filter.userId !== undefined) query.set('user_id', filter.userId)
+      if (filter.companyId !== undefined) query.set('company_id', filter.companyId)
+      if (filter.eventType !== undefined) query.set('event_type', filter.eventType)
+      if (filter.eventName !== undefined) query.set('event_name', filter.eventName)
+      const search = query.toString()
+      return await all(search === '' ? '/__mock/events' : `/__mock/events?${search}`, key)
+    },
+    deletions: async (key) => await all('/__mock/deletions', key),
     advance: async (key, jobId, to) => await call('POST', `/__mock/jobs/${encode(jobId)}/advance`, key, to === undefined ? {} : { to }),
     fail: async (key, jobId, at) => await call('POST', `/__mock/jobs/${encode(jobId)}/fail`, key, at === undefined ? {} : { at }),
     flush: async (key) => (await call<{ finished: number }>('POST', '/__mock/clock/flush', key)).finished,

@@ -48,7 +48,12 @@ t.test('parseConfig: every default', async (t) => {
     MOCK_STORE: 'memory',
     MOCK_JOB_RETENTION: 1000,
     MOCK_JOURNAL_SIZE: 1000,
-    MOCK_JOURNAL_BODY_BYTES: 65_536
+    MOCK_JOURNAL_BODY_BYTES: 65_536,
+    MOCK_EVENT_RETENTION: 10_000,
+    MOCK_REALTIME_BODY_LIMIT: 1_048_576,
+    MOCK_DELETIONS: 'scheduled',
+    MOCK_RATE_LIMITS: 'off',
+    MOCK_STRICT: 'false'
   })
   for (const name of ['MOCK_ROWS_PER_MIN', 'MOCK_PUBLIC_URL', 'MOCK_ADMIN_TOKEN'] as const) {
     t.notOk(name in config, `${name} is unset by default`)
@@ -78,6 +83,11 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_JOB_RETENTION: '0',
     MOCK_JOURNAL_SIZE: '10',
     MOCK_JOURNAL_BODY_BYTES: '0',
+    MOCK_EVENT_RETENTION: '5',
+    MOCK_REALTIME_BODY_LIMIT: '2048',
+    MOCK_DELETIONS: 'immediate',
+    MOCK_RATE_LIMITS: 'docs',
+    MOCK_STRICT: 'true',
     MOCK_ADMIN_TOKEN: 's3cret'
   })
   t.strictSame(config, {
@@ -97,12 +107,22 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_JOB_RETENTION: 0,
     MOCK_JOURNAL_SIZE: 10,
     MOCK_JOURNAL_BODY_BYTES: 0,
+    MOCK_EVENT_RETENTION: 5,
+    MOCK_REALTIME_BODY_LIMIT: 2048,
+    MOCK_DELETIONS: 'immediate',
+    MOCK_RATE_LIMITS: 'docs',
+    MOCK_STRICT: 'true',
     MOCK_ADMIN_TOKEN: 's3cret'
   })
   t.equal(parseConfig({ MOCK_STORE: 'rediss://cache:6380' }).MOCK_STORE, 'rediss://cache:6380')
   t.equal(parseConfig({ MOCK_PUBLIC_URL: 'http://mock:3000' }).MOCK_PUBLIC_URL, 'http://mock:3000')
   t.equal(parseConfig({ PORT: '65535' }).PORT, 65535, 'upper bound included')
   t.equal(parseConfig({ PORT: '0' }).PORT, 0, 'lower bound included')
+})
+
+t.test('parseConfig: a boolean from the library API is its word', async (t) => {
+  t.equal(parseConfig({ MOCK_STRICT: true }).MOCK_STRICT, 'true')
+  t.equal(parseConfig({ MOCK_STRICT: false }).MOCK_STRICT, 'false')
 })
 
 t.test('parseConfig: typed values (the library API) pass as they are', async (t) => {

@@ -1,9 +1,18 @@
-import type { Fault, FaultInput, JournalEntry, MockCompany, MockJob, MockUser } from '../../schemas/control.js'
-import type { CompanyView, FaultRule, JobRecord, JournalRecord, StoredUser } from '../store/store.js'
+import type { Fault, FaultInput, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../../schemas/control.js'
+import type { CompanyView, EventRecord, FaultRule, JobRecord, JournalRecord, ScheduledDeletion, StoredCompany, StoredUser } from '../store/store.js'
 import { iso } from '../jobs/jobs.js'
 import { envIdOf } from '../tenant.js'
 
 // The one place where stored records (camelCase, epoch ms) become the control API's wire shapes.
+
+/** What last touched a profile and when it goes, as both profile views show it. */
+function trail (profile: StoredUser | StoredCompany): Pick<MockUser, 'last_touched_by' | 'last_job_id' | 'deletion_scheduled_at'> {
+  return {
+    last_touched_by: { type: profile.lastTouch.kind, id: profile.lastTouch.id },
+    last_job_id: profile.lastTouch.kind === 'job' ? profile.lastTouch.id : null,
+    deletion_scheduled_at: profile.deletionScheduledAt === null ? null : iso(profile.deletionScheduledAt)
+  }
+}
 
 export function toMockUser (tenant: string, user: StoredUser): MockUser {
   return {
@@ -13,7 +22,7 @@ export function toMockUser (tenant: string, user: StoredUser): MockUser {
     metadata: user.metadata as MockUser['metadata'],
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
-    last_job_id: user.lastJobId
+    ...trail(user)
   }
 }
 
@@ -25,7 +34,7 @@ export function toMockCompany (tenant: string, company: CompanyView): MockCompan
     user_count: company.userCount,
     created_at: iso(company.createdAt),
     updated_at: iso(company.updatedAt),
-    last_job_id: company.lastJobId
+    ...trail(company)
   }
 }
 
@@ -59,8 +68,27 @@ export function toJournalEntry (record: JournalRecord): JournalEntry {
     headers: record.headers,
     body: record.body,
     body_bytes: record.bodyBytes,
-    body_truncated: record.bodyTruncated
+    body_truncated: record.bodyTruncated,
+    warnings: record.warnings
   }
+}
+
+export function toMockEvent (event: EventRecord): MockEvent {
+  return {
+    key_id: envIdOf(event.tenant),
+    event_type: event.eventType,
+    event_name: event.eventName,
+    user_id: event.userId,
+    company_id: event.companyId,
+    metadata: event.metadata,
+    source: event.source,
+    inserted_at: iso(event.insertedAt),
+    request_id: event.requestId
+  }
+}
+
+export function toMockDeletion (tenant: string, deletion: ScheduledDeletion): MockDeletion {
+  return { key_id: envIdOf(tenant), type: deletion.kind, id: deletion.id, deletion_scheduled_at: iso(deletion.dueAt) }
 }
 
 export function toFault (rule: FaultRule): Fault {

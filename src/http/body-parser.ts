@@ -1,7 +1,7 @@
 import fastifyMultipart from '@fastify/multipart'
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
-import { apiError, excerpt } from '../errors.js'
+import type { FastifyInstance, preValidationHookHandler } from 'fastify'
+import { apiError, excerpt, type ApiError } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +38,21 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
     }
   })
 }, { name: 'body-parser', fastify: '5.x' })
+
+/** No body and no Content-Type: nothing was parsed, so the content type is what is wrong. */
+export function missingContentType (multipart: boolean): ApiError {
+  return apiError(415, 'unsupported_content_type',
+    `Send the body as Content-Type: application/json${multipart ? ' (or multipart/form-data with an NDJSON file in the field "file")' : ''}.`,
+    'content-type "(none)"')
+}
+
+/**
+ * A JSON route's body is required: without one (and so without a Content-Type)
+ * the answer is the 415 of the documented order of checks, not a validation 400.
+ */
+export const requireJsonBody: preValidationHookHandler = function requireJsonBody (request, _reply, done) {
+  done(request.body === undefined ? missingContentType(false) : undefined)
+}
 
 /**
  * NDJSON uploads, left to @fastify/multipart and read by the bulk routes: one

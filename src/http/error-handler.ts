@@ -18,7 +18,8 @@ function internalError (requestId: string): ErrorEntry {
 }
 
 /** Fastify's own errors that a client causes, in Userpilot's words. */
-function fromFastifyError (error: FastifyError, request: FastifyRequest, bodyLimit: number): ApiError | undefined {
+function fromFastifyError (error: FastifyError, request: FastifyRequest, limits: BodyLimits): ApiError | undefined {
+  const { bodyLimit } = limits
   const contentType = request.headers['content-type']
   switch (error.code) {
     case 'FST_ERR_VALIDATION': {
@@ -31,12 +32,14 @@ function fromFastifyError (error: FastifyError, request: FastifyRequest, bodyLim
         'Send the body as Content-Type: application/json (or multipart/form-data with an NDJSON file in the field "file").',
         `content-type ${excerpt(contentType ?? '(none)')}`)
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
-      // Some control routes take less than MOCK_BODY_LIMIT (a fault rule: 1 MiB).
+      // Real-time calls take MOCK_REALTIME_BODY_LIMIT, some control routes less (a fault rule: 1 MiB).
       const limit = request.routeOptions.bodyLimit as number
-      return apiError(413, 'body_too_large', limit === bodyLimit
+      const message = limit === bodyLimit
         ? `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the rows into several requests.`
-        : `The request body is larger than ${limit} bytes, the most this route takes.`,
-      `limit ${limit} bytes`)
+        : limit === limits.realtimeBodyLimit
+          ? `The request body is larger than ${limit} bytes (MOCK_REALTIME_BODY_LIMIT): a real-time call carries one profile or event; send many through the bulk endpoints.`
+          : `The request body is larger than ${limit} bytes, the most this route takes.`
+      return apiError(413, 'body_too_large', message, `limit ${limit} bytes`)
     }
     case 'FST_REQ_FILE_TOO_LARGE':
       return apiError(413, 'file_too_large',
@@ -59,16 +62,19 @@ function fromFastifyError (error: FastifyError, request: FastifyRequest, bodyLim
  * our ApiErrors, Fastify's client errors (validation, body parsing, limits),
  * unknown routes, and — without its stack — anything unexpected.
  */
-export const errorHandler = fp(async function errorHandler (app: FastifyInstance, options: { bodyLimit: number }) {
+/** The body limits the 413 messages name. */
+interface BodyLimits { bodyLimit: number, realtimeBodyLimit: number }
+
+export const errorHandler = fp(async function errorHandler (app: FastifyInstance, options: BodyLimits) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     // Redis (MOCK_STORE) down or restarting: the client may retry; the mock recovers by itself.
     if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error }, 'state store unavailable')
       return reply.code(503).header('retry-after', '1').send(envelope(503, 'store_unavailable', 'The mock cannot reach its Redis store (MOCK_STORE) right now; retry in a moment.', error.reason))
     }
-    const known = error instanceof ApiError ? error : fromFastifyError(error, request, options.bodyLimit)
+    const known = error instanceof ApiError ? error : fromFastifyError(error, request, options)
     if (known !== undefined) {
-      return reply.code(known.statusCode).send({ errors: known.entries })
+      return reply.code(known.statusCode).headers(known.headers).send({ errors: known.entries })
     }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) {
@@ -83,7 +89,7 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
       errors: [{
         error: labelFor(404),
         error_code: 'route_not_found',
-        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. The mock serves /v1/users/bulk_identify, /v1/companies/bulk_identify, /v1/background_jobs, /__mock/* and /documentation.`,
+        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. /documentation lists what the mock serves: Userpilot's API under /v1, the mock's control API under /__mock.`,
         details: `${request.method} ${excerpt(request.url, 120)}`
       }]
     })

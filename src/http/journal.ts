@@ -38,7 +38,8 @@ export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'
       headers: maskedHeaders(request),
       body: raw === null ? null : raw.toString('utf8', 0, Math.min(raw.length, limit)),
       bodyBytes: request.bodyBytes,
-      bodyTruncated: raw !== null && request.bodyBytes > limit
+      bodyTruncated: raw !== null && request.bodyBytes > limit,
+      warnings: request.warnings?.list ?? []
     }).then(() => done(), done)
   }
 }

@@ -14,6 +14,8 @@ export interface NdjsonOptions {
   collection: string
   /** How many of the first bytes to keep (for the request journal). */
   keepBytes: number
+  /** Sees each good row with its line number (the fidelity warnings). */
+  inspect?: (value: unknown, line: number) => void
 }
 
 export interface NdjsonRows {
@@ -80,8 +82,12 @@ export async function readNdjson (stream: Readable, options: NdjsonOptions): Pro
       continue
     }
     const found = options.check(value, line)
-    if (found.length === 0) rows.push(value)
-    else report(found)
+    if (found.length > 0) {
+      report(found)
+      continue
+    }
+    rows.push(value)
+    options.inspect?.(value, line)
   }
   if (count > options.maxRecords) {
     throw apiError(413, 'too_many_records',

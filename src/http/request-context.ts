@@ -41,21 +41,27 @@ export function setStandardHeaders (request: FastifyRequest, reply: FastifyReply
   reply.header('cache-control', 'max-age=0, private, must-revalidate')
 }
 
-/** The one log line of a request: its id (from the child logger), the key's id and never the key. */
+/**
+ * The one log line of a request: its id (from the child logger), the key's
+ * id and never the key, and the codes of its fidelity warnings when it has any.
+ */
 export function logRequest (request: FastifyRequest, reply: FastifyReply): void {
+  const warnings = request.warnings?.list ?? []
   request.log.info({
     keyId: request.tenant?.envId ?? null,
     method: request.method,
     url: request.url,
     statusCode: reply.statusCode,
-    responseTime: Math.round(reply.elapsedTime * 100) / 100
-  }, 'request')
+    responseTime: Math.round(reply.elapsedTime * 100) / 100,
+    ...(warnings.length === 0 ? {} : { warnings: warnings.map((warning) => warning.code) })
+  }, warnings.length === 0 ? 'request' : 'request strays from the docs')
 }
 
 /** Standard headers on every answer, and one log line per request (Fastify's own request logging is off). */
 export const requestContext = fp(async function requestContext (app: FastifyInstance) {
   app.decorateRequest('tenant', null)
   app.decorateRequest('allKeys', false)
+  app.decorateRequest('warnings', null)
   // Callback hooks: on every request, an async hook would cost a promise and a turn of the microtask queue.
   app.addHook('onRequest', (request, reply, done) => {
     setStandardHeaders(request, reply)

@@ -3,24 +3,34 @@ import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
-import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
+import { BODY_SHAPE, MAX_METADATA_KEYS } from '../../schemas/bulk.js'
 import type { ErrorEntry } from '../../schemas/errors.js'
 import { excerpt, labelFor, shortText } from '../errors.js'
 
 /** Most error entries in one response, as SPEC 1.2 says. */
 export const MAX_ERRORS = 100
 
+/** How a body's problems are named (its schema's BODY_SHAPE), with the body's fields. */
+interface BodyShape {
+  kind: 'rows' | 'ids' | 'single'
+  /** The body's fields; for `rows` and `ids`, the first is the array. */
+  fields: string[]
+  required: string[]
+}
+
 /** What the validator hands to the error handler for each problem. */
 interface Problem extends FastifySchemaValidationError {
-  params: { type: ValueErrorType, description: string | undefined, collection: string | null }
+  params: { type: ValueErrorType, description: string | undefined, shape: BodyShape | null }
 }
 
-/** The rows a bulk route takes (`/v1/users/bulk_identify` → `users`); null for other routes. */
-function bulkCollection (url: string): string | null {
-  return /\/(\w+)\/bulk_identify$/.exec(url)?.[1] ?? null
+/** The shape a body schema declares; null for bodies named generically (the control API's). */
+function shapeOf (schema: TSchema): BodyShape | null {
+  const kind = schema[BODY_SHAPE] as BodyShape['kind'] | undefined
+  if (kind === undefined) return null
+  return { kind, fields: Object.keys(schema.properties as object), required: (schema.required ?? []) as string[] }
 }
 
-function collect (errors: Iterable<ValueError>, collection: string | null = null): Problem[] {
+function collect (errors: Iterable<ValueError>, shape: BodyShape | null = null): Problem[] {
   const problems: Problem[] = []
   const seen = new Set<string>()
   for (const error of errors) {
@@ -32,7 +42,7 @@ function collect (errors: Iterable<ValueError>, collection: string | null = null
       instancePath: error.path,
       schemaPath: '',
       message: error.message,
-      params: { type: error.type, description: error.schema.description as string | undefined, collection }
+      params: { type: error.type, description: error.schema.description as string | undefined, shape }
     })
     if (problems.length === MAX_ERRORS) break
   }
@@ -52,16 +62,16 @@ function declaresDefault (schema: unknown): boolean {
  * conversion.
  * Errors are read lazily, so a body with 10,000 bad rows costs 100 errors.
  */
-export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, contentType, url }) => {
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, contentType }) => {
   // A multipart body is documented by its schema but read as a stream and checked line by line.
   if (contentType === 'multipart/form-data') return () => true
   const check = TypeCompiler.Compile(schema)
   if (httpPart === 'body') {
-    const collection = bulkCollection(url)
+    const shape = shapeOf(schema)
     // Bodies are checked exactly as parsed and never altered (their defaults are
     // the handlers'): Value.Default would copy an own "__proto__" key, which
     // JSON.parse makes, into a prototype that slips past additionalProperties.
-    return (value: unknown) => check.Check(value) ? { value } : { error: collect(check.Errors(value), collection) }
+    return (value: unknown) => check.Check(value) ? { value } : { error: collect(check.Errors(value), shape) }
   }
   // Converting and defaulting copy the input; a value that already passes and
   // has no default to take (say a job id in the path) is used as it is.
@@ -89,7 +99,7 @@ function entry (errorCode: string, message: string, details: string): ErrorEntry
  * A JSON pointer again, each segment shortened so that no error echoes a huge
  * key, and escaped so that no control or bidi character reaches a message.
  */
-function shortPath (segments: readonly string[]): string {
+export function shortPath (segments: readonly string[]): string {
   return segments.map((part) => '/' + shortText(part, 64).replace(/~/g, '~0').replace(/\//g, '~1')).join('')
 }
 
@@ -132,14 +142,16 @@ function rowEntry (place: RowPlace, inside: readonly string[], problem: Problem)
   return entry('invalid_metadata_value', `${place.field(field)}[${excerpt(key, 32)}] is not accepted. Expected: ${description ?? 'a primitive value'}`, details)
 }
 
-function bodyEntry (problem: Problem): ErrorEntry {
-  const segments = decodePointer(problem.instancePath)
-  const [collection = '', index = ''] = segments
+/** A body that is a list of rows (bulk) or of ids (delete). */
+function listEntry (shape: BodyShape, segments: readonly string[], problem: Problem): ErrorEntry {
+  const collection = shape.fields[0] as string
   const noun = SINGULAR[collection] ?? collection
+  const idField = ID_FIELD[collection] as string
   if (segments.length === 0) {
-    const bulk = problem.params.collection as string
-    return entry('invalid_body', `The body must be a JSON object such as {"${bulk}": [{"${ID_FIELD[bulk] as string}": "..."}]}.`, 'body')
+    const item = shape.kind === 'rows' ? `{"${idField}": "..."}` : '"..."'
+    return entry('invalid_body', `The body must be a JSON object such as {"${collection}": [${item}]}.`, 'body')
   }
+  const [, index = ''] = segments
   if (segments.length === 1) {
     const details = shortPath(segments)
     if (problem.params.type === ValueErrorType.ObjectRequiredProperty) {
@@ -148,15 +160,46 @@ function bodyEntry (problem: Problem): ErrorEntry {
     if (problem.params.type === ValueErrorType.ArrayMinItems) {
       return entry(`empty_${collection}`, `"${collection}" is empty: send at least one ${noun}.`, details)
     }
-    return entry(`invalid_${collection}`, `"${collection}" must be an array of ${noun} objects.`, details)
+    return entry(`invalid_${collection}`, `"${collection}" must be an array of ${shape.kind === 'rows' ? `${noun} objects` : `${noun} ids (strings)`}.`, details)
   }
   const row = `${collection}[${index}]`
+  if (shape.kind === 'ids') {
+    const details = shortPath([collection, index])
+    if (problem.params.type === ValueErrorType.StringMinLength) {
+      return entry(`empty_${idField}`, `${row} is empty: each ${noun} id must be a non-empty string.`, details)
+    }
+    return entry(`invalid_${idField}`, `${row} must be a string: the id of a ${noun} to delete.`, details)
+  }
   return rowEntry({
     noun,
     row,
     field: (name) => `${row}.${name}`,
     details: (inside) => shortPath([collection, index, ...inside])
   }, segments.slice(2), problem)
+}
+
+/** A body that is one object (real-time identify, company identify, track). */
+function singleEntry (shape: BodyShape, segments: readonly string[], problem: Problem): ErrorEntry {
+  if (segments.length === 0) {
+    const optional = shape.fields.filter((field) => !shape.required.includes(field))
+    const names = (fields: string[]): string => fields.map((field) => `"${field}"`).join(', ')
+    return entry('invalid_body', `The body must be a JSON object with ${names(shape.required)}${optional.length > 0 ? ` (and optionally ${names(optional)})` : ''}.`, 'body')
+  }
+  const [field, key] = segments
+  // The company object's id is a field of its own, not one of the company's properties.
+  if (field === 'company' && (key === 'id' || key === 'company_id')) {
+    const details = shortPath(segments)
+    if (problem.params.type === ValueErrorType.StringMinLength) {
+      return entry('empty_company_id', `company.${key} is empty: the company's id must be a non-empty string.`, details)
+    }
+    return entry('invalid_company_id', `company.${key} must be a string: the company's id.`, details)
+  }
+  return rowEntry({ noun: 'request', row: 'The body', field: (name) => name, details: (inside) => shortPath(inside) }, segments, problem)
+}
+
+function bodyEntry (problem: Problem, shape: BodyShape): ErrorEntry {
+  const segments = decodePointer(problem.instancePath)
+  return shape.kind === 'single' ? singleEntry(shape, segments, problem) : listEntry(shape, segments, problem)
 }
 
 /**
@@ -174,7 +217,7 @@ export function rowChecker (schema: TSchema, collection: string): (value: unknow
       field: (name) => `Line ${line}: ${name}`,
       details: (inside) => inside.length === 0 ? `line ${line}` : `line ${line}: ${shortPath(inside)}`
     }
-    return collect(check.Errors(value), collection).map((problem) => rowEntry(place, decodePointer(problem.instancePath), problem))
+    return collect(check.Errors(value)).map((problem) => rowEntry(place, decodePointer(problem.instancePath), problem))
   }
 }
 
@@ -192,9 +235,11 @@ function genericBodyEntry (problem: Problem): ErrorEntry {
 /** Turns what {@link validatorCompiler} found into envelope entries. */
 export function validationEntries (problems: readonly FastifySchemaValidationError[], httpPart: string): ErrorEntry[] {
   if (httpPart === 'body') {
-    return (problems as Problem[]).map((problem) => typeof problem.params.collection === 'string'
-      ? bodyEntry(problem)
-      : genericBodyEntry(problem))
+    return (problems as Problem[]).map((problem) => {
+      // Problems from elsewhere (a route's own throw) may carry no params at all.
+      const shape = problem.params.shape ?? null
+      return shape === null ? genericBodyEntry(problem) : bodyEntry(problem, shape)
+    })
   }
   return problems.map((problem) => {
     const name = decodePointer(problem.instancePath).map((part) => shortText(part, 64)).join('.')

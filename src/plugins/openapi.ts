@@ -31,7 +31,7 @@ export const openapi = fp(async function openapi (app: FastifyInstance) {
       info: {
         title: 'userpilot-mock',
         version: VERSION,
-        description: "A local, stateful mock of Userpilot's bulk identify API (tag **Userpilot**) and the mock's own control API (tag **Mock control**)."
+        description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify and its background jobs (tag **Userpilot**) — and the mock's own control API (tag **Mock control**)."
       },
       servers: [{ url: '/', description: 'this mock' }],
       tags: [

@@ -6,9 +6,10 @@ import { JobAccepted, type JobType } from '../../schemas/jobs.js'
 import { apiError, excerpt } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { baseUrl } from '../http/base-url.js'
-import { multipartUploads } from '../http/body-parser.js'
+import { missingContentType, multipartUploads } from '../http/body-parser.js'
 import { readNdjson, type RowCheck } from '../http/ndjson.js'
 import { rowChecker } from '../http/validation.js'
+import { inspectBody, refuseIfStrict, warningsOf } from '../http/fidelity.js'
 import { createJobRecord, toJobAccepted } from '../jobs/jobs.js'
 import type { Stage } from '../jobs/lifecycle.js'
 import type { JobRow } from '../store/store.js'
@@ -57,9 +58,9 @@ const MAX_FILENAME = 255
  * Reads the multipart upload: exactly one file, in the field `file`, streamed
  * line by line. Anything else is refused with a message saying what was expected.
  */
-async function readUpload (request: FastifyRequest, collection: string, check: RowCheck, maxRecords: number): Promise<Submission> {
+async function readUpload (request: FastifyRequest, collection: string, check: RowCheck, rowSchema: TSchema, maxRecords: number): Promise<Submission> {
   try {
-    return await readParts(request, collection, check, maxRecords)
+    return await readParts(request, collection, check, rowSchema, maxRecords)
   } catch (error) {
     // Errors with a status are ours or @fastify/multipart's; the rest is busboy failing on a broken body.
     if ((error as { statusCode?: number }).statusCode !== undefined) throw error
@@ -67,7 +68,7 @@ async function readUpload (request: FastifyRequest, collection: string, check: R
   }
 }
 
-async function readParts (request: FastifyRequest, collection: string, check: RowCheck, maxRecords: number): Promise<Submission> {
+async function readParts (request: FastifyRequest, collection: string, check: RowCheck, rowSchema: TSchema, maxRecords: number): Promise<Submission> {
   let submission: Submission | undefined
   for await (const part of request.parts()) {
     if (part.type !== 'file' || part.fieldname !== 'file' || submission !== undefined) {
@@ -78,7 +79,8 @@ async function readParts (request: FastifyRequest, collection: string, check: Ro
     // A file cut at the size limit may end mid-line: the limit, not that last line, is the problem.
     const tooLarge = (): boolean => part.file.truncated
     const keepBytes = request.server.mock.config.MOCK_JOURNAL_BODY_BYTES
-    const read = await readNdjson(part.file, { check, maxRecords, collection, keepBytes }).catch((error: unknown) => {
+    const inspect = (row: unknown, line: number): void => { inspectBody(rowSchema, row, warningsOf(request), [], `line ${line}: `) }
+    const read = await readNdjson(part.file, { check, maxRecords, collection, keepBytes, inspect }).catch((error: unknown) => {
       throw tooLarge() ? new request.server.multipartErrors.RequestFileTooLargeError() : error
     })
     if (tooLarge()) throw new request.server.multipartErrors.RequestFileTooLargeError()
@@ -100,9 +102,11 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
   const exclusive = config.MOCK_CONCURRENCY === 'reject'
   await multipartUploads(app, config.MOCK_BODY_LIMIT)
 
+  const strict = config.MOCK_STRICT === 'true'
   for (const kind of KINDS) {
     const collection = kind.type
-    const check = rowChecker(kind.row(config.MOCK_METADATA), collection)
+    const rowSchema = kind.row(config.MOCK_METADATA)
+    const check = rowChecker(rowSchema, collection)
 
     app.post(`/${collection}/bulk_identify`, {
       schema: {
@@ -132,12 +136,11 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
       const failAt = failAtFrom(request.headers['x-mock-job-outcome'])
       let submission: Submission
       if (request.isMultipart()) {
-        submission = await readUpload(request, collection, check, maxRecords)
+        submission = await readUpload(request, collection, check, rowSchema, maxRecords)
+        // A JSON body's warnings were weighed before the handler; an upload's rows only now.
+        refuseIfStrict(request, strict)
       } else if (request.body === undefined) {
-        // No Content-Type and no body: nothing was parsed, so the content type is what is wrong.
-        throw apiError(415, 'unsupported_content_type',
-          'Send the body as Content-Type: application/json (or multipart/form-data with an NDJSON file in the field "file").',
-          'content-type "(none)"')
+        throw missingContentType(true)
       } else {
         submission = { rows: (request.body as Record<string, JobRow[]>)[collection] as JobRow[], fileSize: request.bodyBytes, filename: undefined }
       }

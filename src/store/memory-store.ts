@@ -1,19 +1,15 @@
 import { isTerminal } from '../jobs/lifecycle.js'
-import { copyMetadata, emptyMetadata, mergeMetadata } from './metadata.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
 import type { Stage } from '../jobs/lifecycle.js'
-import { FAULT_LIMIT, type CompanyView, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type Page, type StatusChange, type StoredCompany, type StoredUser } from './store.js'
+import { MemoryEvents } from './memory-events.js'
+import { MemoryProfiles } from './memory-profiles.js'
+import { MemoryRateWindows } from './memory-rate-windows.js'
+import { filterIterable, takePage, type Page } from './page.js'
+import { DEFAULT_EVENT_RETENTION, FAULT_LIMIT, journalMatches, type JournalFilter, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type StatusChange } from './store.js'
 import { RingBuffer } from './ring-buffer.js'
 
 interface TenantState {
-  users: Map<string, StoredUser>
-  companies: Map<string, StoredCompany>
-  /**
-   * Users per company id: an index derived from `users`, changed only where a
-   * user's company changes, so a company's count is never stored twice.
-   */
-  members: Map<string, number>
   /** Insertion order is submission order. */
   jobs: Map<string, JobRecord>
   /** Rows not applied yet, per job; dropped when the job ends. */
@@ -30,22 +26,8 @@ export interface MemoryStoreOptions {
   journalSize?: number
   /** Faults queued per tenant at most (default 100). */
   faultLimit?: number
-}
-
-/** One page of an iteration, without copying what comes before or after it. */
-function pageOf<T> (items: Iterable<T>, page: Page): T[] {
-  const result: T[] = []
-  let index = 0
-  for (const item of items) {
-    if (index++ < page.offset) continue
-    if (result.length === page.limit) break
-    result.push(item)
-  }
-  return result
-}
-
-function * filterIterable<T> (items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
-  for (const item of items) if (keep(item)) yield item
+  /** Events kept per tenant (default 10,000). */
+  eventRetention?: number
 }
 
 function copyFault (rule: FaultRule): FaultRule {
@@ -68,14 +50,6 @@ function statusChange (status: JobStatus, at: number): StatusChange {
   return Object.freeze({ status, at })
 }
 
-function copyUser (user: StoredUser): StoredUser {
-  return { ...user, metadata: copyMetadata(user.metadata) }
-}
-
-function viewCompany (state: TenantState, company: StoredCompany): CompanyView {
-  return { ...company, metadata: copyMetadata(company.metadata), userCount: state.members.get(company.companyId) ?? 0 }
-}
-
 /**
  * The oldest job that has not ended. Only those jobs still hold rows, and the
  * rows map keeps submission order, so this never walks the retained ended jobs.
@@ -85,44 +59,11 @@ function firstActive (state: TenantState): JobRecord | undefined {
   return oldest.done === true ? undefined : state.jobs.get(oldest.value)
 }
 
-function countMember (state: TenantState, companyId: string | null, delta: number): void {
-  if (companyId === null) return
-  const count = (state.members.get(companyId) ?? 0) + delta
-  if (count === 0) state.members.delete(companyId)
-  else state.members.set(companyId, count)
-}
-
-/** Identifies one user: created on first sight, metadata merged, a new company_id moves it. */
-function applyUser (state: TenantState, row: UserRow, jobId: string, at: number): void {
-  let user = state.users.get(row.user_id)
-  if (user === undefined) {
-    user = { userId: row.user_id, companyId: null, metadata: emptyMetadata(), createdAt: at, updatedAt: at, lastJobId: jobId }
-    state.users.set(row.user_id, user)
-  }
-  if (row.company_id !== undefined && row.company_id !== user.companyId) {
-    countMember(state, user.companyId, -1)
-    countMember(state, row.company_id, 1)
-    user.companyId = row.company_id
-  }
-  if (row.metadata !== undefined) mergeMetadata(user.metadata, row.metadata)
-  user.updatedAt = at
-  user.lastJobId = jobId
-}
-
-/** Identifies one company: created on first sight, metadata merged. */
-function applyCompany (state: TenantState, row: CompanyRow, jobId: string, at: number): void {
-  let company = state.companies.get(row.company_id)
-  if (company === undefined) {
-    company = { companyId: row.company_id, metadata: emptyMetadata(), createdAt: at, updatedAt: at, lastJobId: jobId }
-    state.companies.set(row.company_id, company)
-  }
-  if (row.metadata !== undefined) mergeMetadata(company.metadata, row.metadata)
-  company.updatedAt = at
-  company.lastJobId = jobId
-}
-
 /** The embedded default backend: plain maps in this process. */
 export class MemoryStore implements MockStore {
+  readonly profiles = new MemoryProfiles()
+  readonly events: MemoryEvents
+  readonly rates = new MemoryRateWindows()
   readonly #tenants = new Map<string, TenantState>()
   readonly #jobRetention: number
   readonly #faultLimit: number
@@ -133,12 +74,13 @@ export class MemoryStore implements MockStore {
     this.#jobRetention = options.jobRetention
     this.#faultLimit = options.faultLimit ?? FAULT_LIMIT
     this.#journal = new RingBuffer(options.journalSize ?? 1000)
+    this.events = new MemoryEvents(options.eventRetention ?? DEFAULT_EVENT_RETENTION)
   }
 
   #tenant (tenant: string): TenantState {
     let state = this.#tenants.get(tenant)
     if (state === undefined) {
-      state = { users: new Map(), companies: new Map(), members: new Map(), jobs: new Map(), rows: new Map(), ended: [], faults: [] }
+      state = { jobs: new Map(), rows: new Map(), ended: [], faults: [] }
       this.#tenants.set(tenant, state)
     }
     return state
@@ -191,9 +133,10 @@ export class MemoryStore implements MockStore {
     const rows = state?.rows.get(jobId)
     if (state === undefined || job === undefined || rows === undefined) return undefined
     const end = Math.min(rows.length, job.completedRows + count)
-    const apply = job.type === 'users' ? applyUser : applyCompany
+    const touch = { kind: 'job', id: jobId } as const
     for (let index = job.completedRows; index < end; index++) {
-      apply(state, rows[index] as never, jobId, at)
+      if (job.type === 'users') this.profiles.applyUser(tenant, rows[index] as UserRow, touch, at)
+      else this.profiles.applyCompany(tenant, rows[index] as CompanyRow, touch, at)
     }
     job.completedRows = end
     return copyJob(job)
@@ -206,41 +149,17 @@ export class MemoryStore implements MockStore {
     return copyJob(job)
   }
 
-  async getUser (tenant: string, userId: string): Promise<StoredUser | undefined> {
-    const user = this.#tenants.get(tenant)?.users.get(userId)
-    return user === undefined ? undefined : copyUser(user)
-  }
-
-  async listUsers (tenant: string, page: Page, filter: { companyId?: string | undefined } = {}): Promise<StoredUser[]> {
-    const users = this.#tenants.get(tenant)?.users.values() ?? []
-    const { companyId } = filter
-    const selected = companyId === undefined ? users : filterIterable(users, (user) => user.companyId === companyId)
-    return pageOf(selected, page).map(copyUser)
-  }
-
-  async getCompany (tenant: string, companyId: string): Promise<CompanyView | undefined> {
-    const state = this.#tenants.get(tenant)
-    const company = state?.companies.get(companyId)
-    return state === undefined || company === undefined ? undefined : viewCompany(state, company)
-  }
-
-  async listCompanies (tenant: string, page: Page): Promise<CompanyView[]> {
-    const state = this.#tenants.get(tenant)
-    return state === undefined ? [] : pageOf(state.companies.values(), page).map((company) => viewCompany(state, company))
-  }
-
   async listTenants (): Promise<string[]> {
-    return [...this.#tenants.keys()]
+    return [...new Set([...this.#tenants.keys(), ...this.profiles.tenants(), ...this.events.tenants()])]
   }
 
   async appendRequest (record: Omit<JournalRecord, 'id'>): Promise<void> {
     this.#journal.push({ ...record, id: ++this.#journalSeq })
   }
 
-  async listRequests (tenant: string | null, page: Page): Promise<JournalRecord[]> {
-    const entries = this.#journal.newestFirst()
-    const selected = tenant === null ? entries : filterIterable(entries, (entry) => entry.tenant === tenant)
-    return pageOf(selected, page).map((entry) => ({ ...entry, headers: { ...entry.headers } }))
+  async listRequests (tenant: string | null, page: Page, filter: JournalFilter = {}): Promise<JournalRecord[]> {
+    const selected = filterIterable(this.#journal.newestFirst(), (entry) => (tenant === null || entry.tenant === tenant) && journalMatches(entry, filter))
+    return takePage(selected, page).map((entry) => ({ ...entry, headers: { ...entry.headers }, warnings: entry.warnings.map((warning) => ({ ...warning })) }))
   }
 
   async addFaults (rules: readonly FaultRule[]): Promise<boolean> {
@@ -269,6 +188,9 @@ export class MemoryStore implements MockStore {
   }
 
   async reset (tenant: string | null): Promise<void> {
+    this.profiles.forget(tenant)
+    this.events.forget(tenant)
+    this.rates.forget(tenant)
     if (tenant === null) {
       this.#tenants.clear()
       this.#journal.clear()
@@ -285,7 +207,6 @@ export class MemoryStore implements MockStore {
   }
 
   async close (): Promise<void> {
-    this.#tenants.clear()
-    this.#journal.clear()
+    await this.reset(null)
   }
 }

@@ -9,12 +9,16 @@ export function emptyMetadata (): Metadata {
   return Object.create(null) as Metadata
 }
 
-/** Merges `patch` into `target` in place: a `null` value removes the property. */
+/**
+ * Merges `patch` into `target` in place: a `null` value removes the property.
+ * A nested value (only real-time calls send them) is copied, so that neither
+ * side ever shares an object with the other.
+ */
 export function mergeMetadata (target: Metadata, patch: Readonly<Record<string, MetadataValue>>): void {
   for (const key of Object.keys(patch)) {
     const value = patch[key] as MetadataValue
     if (value === null) delete target[key]
-    else target[key] = value
+    else target[key] = typeof value === 'object' ? structuredClone(value) : value
   }
 }
 

@@ -1,7 +1,7 @@
 import type { CompanyRow, Metadata, MetadataValue, UserRow } from '../../schemas/bulk.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 import { emptyMetadata } from './metadata.js'
-import type { FaultRule, JobRecord, JobRow, JournalRecord, StoredCompany, StoredUser } from './store.js'
+import type { FaultRule, JobRecord, JobRow, JournalRecord, StoredCompany, StoredUser, Touch } from './store.js'
 
 // How the Redis backend writes values. The Lua scripts never parse JSON:
 // cjson would round numbers to 14 digits, reorder object keys and reject lone
@@ -9,9 +9,14 @@ import type { FaultRule, JobRecord, JobRow, JournalRecord, StoredCompany, Stored
 // text (see `enc`), which never contains a raw newline, so records are plain
 // newline-separated fields that Lua can split, compare and join byte for byte.
 
-/** JSON text of a string with every non-ASCII code unit escaped: ASCII only, no raw newline, one spelling per string. */
+/** JSON text with every non-ASCII code unit escaped (they occur only inside strings): ASCII only, no raw newline. */
+function asciiJson (json: string): string {
+  return json.replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** JSON text of a string, ASCII only, no raw newline, one spelling per string. */
 export function enc (value: string): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return asciiJson(JSON.stringify(value))
 }
 
 /** The inverse of {@link enc} (and of {@link encValue}). */
@@ -21,7 +26,7 @@ export function dec<T = string> (text: string): T {
 
 /** A metadata value as ASCII JSON text; `null` stays `null`, which the merge script reads as "remove". */
 export function encValue (value: MetadataValue): string {
-  return typeof value === 'string' ? enc(value) : JSON.stringify(value)
+  return asciiJson(JSON.stringify(value))
 }
 
 function encMetadata (metadata: Readonly<Record<string, MetadataValue>> | undefined): string[] {
@@ -48,25 +53,43 @@ export function encRow (type: JobRecord['type'], row: JobRow): string {
   return [enc(company.company_id), ...encMetadata(company.metadata)].join('\n')
 }
 
-/** A stored user record: company (or empty), createdAt, updatedAt, last job, first-seen sequence, metadata pairs. */
-export function decUser (userField: string, record: string): StoredUser {
+/**
+ * What last touched a profile, as its record's field: a job's encoded id as
+ * it is (the scripts write the job argument unchanged), a request's after an `r`.
+ */
+export function encTouch (touch: Touch): string {
+  return touch.kind === 'job' ? enc(touch.id) : `r${enc(touch.id)}`
+}
+
+export function decTouch (field: string): Touch {
+  return field.startsWith('r') ? { kind: 'request', id: dec(field.slice(1)) } : { kind: 'job', id: dec(field) }
+}
+
+/** A due time from ZSCORE (null when there is no mark). */
+function decDue (score: string | null | undefined): number | null {
+  return score === null || score === undefined ? null : Number(score)
+}
+
+/** A stored user record: company (or empty), createdAt, updatedAt, last touch, first-seen sequence, metadata pairs; and its deletion mark's score. */
+export function decUser (userField: string, record: string, deletion: string | null | undefined): StoredUser {
   const fields = record.split('\n')
-  const [company, createdAt, updatedAt, lastJob] = fields as [string, string, string, string]
+  const [company, createdAt, updatedAt, touch] = fields as [string, string, string, string]
   return {
     userId: dec(userField),
     companyId: company === '' ? null : dec(company),
     metadata: decMetadata(fields, 5),
     createdAt: Number(createdAt),
     updatedAt: Number(updatedAt),
-    lastJobId: dec(lastJob)
+    lastTouch: decTouch(touch),
+    deletionScheduledAt: decDue(deletion)
   }
 }
 
-/** A stored company record: createdAt, updatedAt, last job, metadata pairs. */
-export function decCompany (companyField: string, record: string): StoredCompany {
+/** A stored company record: createdAt, updatedAt, last touch, metadata pairs; and its deletion mark's score. */
+export function decCompany (companyField: string, record: string, deletion: string | null | undefined): StoredCompany {
   const fields = record.split('\n')
-  const [createdAt, updatedAt, lastJob] = fields as [string, string, string]
-  return { companyId: dec(companyField), metadata: decMetadata(fields, 3), createdAt: Number(createdAt), updatedAt: Number(updatedAt), lastJobId: dec(lastJob) }
+  const [createdAt, updatedAt, touch] = fields as [string, string, string]
+  return { companyId: dec(companyField), metadata: decMetadata(fields, 3), createdAt: Number(createdAt), updatedAt: Number(updatedAt), lastTouch: decTouch(touch), deletionScheduledAt: decDue(deletion) }
 }
 
 /** The fields of a job's hash, as the create script writes them. */

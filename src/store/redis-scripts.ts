@@ -14,9 +14,18 @@
 //   T..'lease:'..id          the replica that carries the job forward
 //   T..'users', T..'companies'  hashes of records; T..'uorder', T..'corder' zsets by first sight
 //   T..'cu:'..company        zset of the company's users (its user count is the size)
+//   T..'udel', T..'cdel'     zsets of users / companies marked for deletion, scored by due time
+//   P..'deltenants'          set of tenants with deletions pending
 //   T..'faults'              list of queued faults
+//
+// A user record is: company (or empty), createdAt, updatedAt, what last touched
+// it, first-seen sequence, then metadata pairs; a company record: createdAt,
+// updatedAt, what last touched it, then metadata pairs (redis-codec.ts).
 
-const HELPERS = `
+import type { LuaScript } from './redis-context.js'
+
+/** Lua functions the scripts share (prepended to each that needs them). */
+export const HELPERS = `
 local function split(s)
   local out, i = {}, 1
   while true do
@@ -52,6 +61,42 @@ local function merge(out, cur, cstart, patch, pstart)
   return out
 end
 
+-- Identifies one user from an encoded row (id, company or empty, metadata
+-- pairs): created on first sight, metadata merged, a new company moves it.
+local function applyUser(T, row, touch, at)
+  local id = row[1]
+  local stored = redis.call('HGET', T .. 'users', id)
+  local cur
+  if stored == false then
+    local seq = redis.call('INCR', T .. 'seq')
+    redis.call('ZADD', T .. 'uorder', seq, id)
+    cur = { '', at, at, touch, tostring(seq) }
+  else
+    cur = split(stored)
+  end
+  local company = row[2]
+  if company ~= '' and company ~= cur[1] then
+    if cur[1] ~= '' then redis.call('ZREM', T .. 'cu:' .. cur[1], id) end
+    redis.call('ZADD', T .. 'cu:' .. company, cur[5], id)
+    cur[1] = company
+  end
+  redis.call('HSET', T .. 'users', id, table.concat(merge({ cur[1], cur[2], at, touch, cur[5] }, cur, 6, row, 3), '\\n'))
+end
+
+-- Identifies one company from an encoded row (id, metadata pairs).
+local function applyCompany(T, row, touch, at)
+  local id = row[1]
+  local stored = redis.call('HGET', T .. 'companies', id)
+  local cur
+  if stored == false then
+    redis.call('ZADD', T .. 'corder', redis.call('INCR', T .. 'seq'), id)
+    cur = { at, at, touch }
+  else
+    cur = split(stored)
+  end
+  redis.call('HSET', T .. 'companies', id, table.concat(merge({ cur[1], at, touch }, cur, 4, row, 2), '\\n'))
+end
+
 local function pushAll(key, list, from)
   for i = from, #list, 1000 do
     redis.call('RPUSH', key, unpack(list, i, math.min(i + 999, #list)))
@@ -60,7 +105,8 @@ end
 `
 
 /** ARGV: P, tenant, job, exclusive (1/0), the job's hash fields (see encJob), rows… → nil when created, else the active job's id. */
-export const CREATE_JOB = `${HELPERS}
+export const CREATE_JOB: LuaScript = {
+  name: 'upCreateJob', lua: `${HELPERS}
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
 if ARGV[4] == '1' then
@@ -78,9 +124,11 @@ redis.call('SADD', P .. 'active', tenant .. '\\n' .. job)
 pushAll(T .. 'rows:' .. job, ARGV, 12)
 return false
 `
+}
 
 /** ARGV: P, tenant, job, from, to, at, terminal (1/0), retention → the job's hash after the move, or nil. */
-export const TRANSITION_JOB = `
+export const TRANSITION_JOB: LuaScript = {
+  name: 'upTransitionJob', lua: `
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
 local key = T .. 'job:' .. job
@@ -101,6 +149,7 @@ while redis.call('LLEN', T .. 'ended') > retention do
 end
 return record
 `
+}
 
 /**
  * ARGV: P, tenant, job, count, at → the job's hash after, or nil once it has
@@ -108,7 +157,8 @@ return record
  * script, so a row is applied exactly once whoever runs it and whenever a
  * replica dies.
  */
-export const APPLY_ROWS = `${HELPERS}
+export const APPLY_ROWS: LuaScript = {
+  name: 'upApplyRows', lua: `${HELPERS}
 local P, tenant, job, at = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 local T = P .. 't:' .. tenant .. ':'
 local key = T .. 'job:' .. job
@@ -119,62 +169,38 @@ local rows = {}
 if count > 0 then rows = redis.call('LRANGE', T .. 'rows:' .. job, 0, count - 1) end
 if #rows == 0 then return redis.call('HGETALL', key) end
 redis.call('LTRIM', T .. 'rows:' .. job, #rows, -1)
-local users = redis.call('HGET', key, 'type') == 'users'
-for r = 1, #rows do
-  local row = split(rows[r])
-  local id = row[1]
-  if users then
-    local stored = redis.call('HGET', T .. 'users', id)
-    local cur
-    if stored == false then
-      local seq = redis.call('INCR', T .. 'seq')
-      redis.call('ZADD', T .. 'uorder', seq, id)
-      cur = { '', at, at, job, tostring(seq) }
-    else
-      cur = split(stored)
-    end
-    local company = row[2]
-    if company ~= '' and company ~= cur[1] then
-      if cur[1] ~= '' then redis.call('ZREM', T .. 'cu:' .. cur[1], id) end
-      redis.call('ZADD', T .. 'cu:' .. company, cur[5], id)
-      cur[1] = company
-    end
-    redis.call('HSET', T .. 'users', id, table.concat(merge({ cur[1], cur[2], at, job, cur[5] }, cur, 6, row, 3), '\\n'))
-  else
-    local stored = redis.call('HGET', T .. 'companies', id)
-    local cur
-    if stored == false then
-      redis.call('ZADD', T .. 'corder', redis.call('INCR', T .. 'seq'), id)
-      cur = { at, at, job }
-    else
-      cur = split(stored)
-    end
-    redis.call('HSET', T .. 'companies', id, table.concat(merge({ cur[1], at, job }, cur, 4, row, 2), '\\n'))
-  end
-end
+local apply = applyCompany
+if redis.call('HGET', key, 'type') == 'users' then apply = applyUser end
+for r = 1, #rows do apply(T, split(rows[r]), job, at) end
 redis.call('HINCRBY', key, 'completed', #rows)
 return redis.call('HGETALL', key)
 `
+}
 
 /** ARGV: P, tenant, job, failAt JSON → the job's hash, or nil when it is gone or has ended. */
-export const SET_FAIL_AT = `
+export const SET_FAIL_AT: LuaScript = {
+  name: 'upSetFailAt', lua: `
 local key = ARGV[1] .. 't:' .. ARGV[2] .. ':job:' .. ARGV[3]
 local status = redis.call('HGET', key, 'status')
 if status == false or status == 'completed' or status == 'failed' then return false end
 redis.call('HSET', key, 'failAt', ARGV[4])
 return redis.call('HGETALL', key)
 `
+}
 
 /** ARGV: P, tenant → the hash of the tenant's oldest job that has not ended, or nil. */
-export const OLDEST_ACTIVE = `
+export const OLDEST_ACTIVE: LuaScript = {
+  name: 'upOldestActive', lua: `
 local T = ARGV[1] .. 't:' .. ARGV[2] .. ':'
 local first = redis.call('ZRANGE', T .. 'active', 0, 0)
 if #first == 0 then return false end
 return redis.call('HGETALL', T .. 'job:' .. first[1])
 `
+}
 
 /** ARGV: P, tenant tag, record JSON, journal size → the entry's number (numbering goes on even when nothing is kept). */
-export const APPEND_REQUEST = `
+export const APPEND_REQUEST: LuaScript = {
+  name: 'upAppendRequest', lua: `
 local id = redis.call('INCR', ARGV[1] .. 'jseq')
 local size = tonumber(ARGV[4])
 if size > 0 then
@@ -183,9 +209,11 @@ if size > 0 then
 end
 return id
 `
+}
 
 /** ARGV: P, tenant tag → drops the tenant's journal entries, keeping the others in order. */
-export const FORGET_REQUESTS = `${HELPERS}
+export const FORGET_REQUESTS: LuaScript = {
+  name: 'upForgetRequests', lua: `${HELPERS}
 local key = ARGV[1] .. 'journal'
 local all = redis.call('LRANGE', key, 0, -1)
 local prefix = ARGV[2] .. '\\n'
@@ -198,9 +226,11 @@ redis.call('DEL', key)
 pushAll(key, kept, 1)
 return #all - #kept
 `
+}
 
 /** ARGV: P, limit, then per tenant: tenant, n, n fault entries → 1 when queued, 0 (nothing added) when a tenant would go over the limit. */
-export const ADD_FAULTS = `
+export const ADD_FAULTS: LuaScript = {
+  name: 'upAddFaults', lua: `
 local P, limit = ARGV[1], tonumber(ARGV[2])
 local i = 3
 while i <= #ARGV do
@@ -217,13 +247,15 @@ while i <= #ARGV do
 end
 return 1
 `
+}
 
 /**
  * ARGV: P, tenant, encoded method, encoded path → { uses left, rule JSON } of
  * the first matching fault, which loses one use (and goes when used up); nil
  * when none matches. An encoded path ending in *" is a prefix rule.
  */
-export const TAKE_FAULT = `${HELPERS}
+export const TAKE_FAULT: LuaScript = {
+  name: 'upTakeFault', lua: `${HELPERS}
 local key = ARGV[1] .. 't:' .. ARGV[2] .. ':faults'
 local all = redis.call('LRANGE', key, 0, -1)
 for i = 1, #all do
@@ -252,9 +284,11 @@ for i = 1, #all do
 end
 return false
 `
+}
 
 /** KEYS: lease; ARGV: owner, ttl ms → 1 when the owner holds the lease now (taken or renewed), 0 when another does. */
-export const ACQUIRE_LEASE = `
+export const ACQUIRE_LEASE: LuaScript = {
+  name: 'upAcquireLease', keys: 1, lua: `
 local owner = redis.call('GET', KEYS[1])
 if owner == false then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -266,9 +300,12 @@ if owner == ARGV[1] then
 end
 return 0
 `
+}
 
 /** KEYS: lease; ARGV: owner → deletes the lease only if the owner still holds it. */
-export const RELEASE_LEASE = `
+export const RELEASE_LEASE: LuaScript = {
+  name: 'upReleaseLease', keys: 1, lua: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `
+}

@@ -1,6 +1,16 @@
-import type { CompanyRow, Metadata, UserRow } from '../../schemas/bulk.js'
+import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
+import type { Warning } from '../../schemas/control.js'
 import type { JobStatus, JobType } from '../../schemas/jobs.js'
 import type { Stage } from '../jobs/lifecycle.js'
+import type { Page } from './page.js'
+import type { ProfileStore } from './profile-store.js'
+import type { EventStore } from './event-store.js'
+import type { RateWindows } from './rate-windows.js'
+
+export type { Page } from './page.js'
+export type { EventFilter, EventRecord, EventStore } from './event-store.js'
+export type { RateWindows } from './rate-windows.js'
+export type { CompanyView, DeletionCount, ProfileKind, ProfileStore, ScheduledDeletion, StoredCompany, StoredUser, Touch } from './profile-store.js'
 
 /** One entry of a job's status history. */
 /** Read-only: the memory store shares them between the copies it returns. */
@@ -41,6 +51,19 @@ export interface JournalRecord {
   body: string | null
   bodyBytes: number
   bodyTruncated: boolean
+  /** Where the request strayed from the docs (fidelity warnings); empty when it did not. */
+  warnings: Warning[]
+}
+
+/** Which journal entries a listing keeps. */
+export interface JournalFilter {
+  /** Only entries with at least one warning. */
+  warnings?: boolean
+}
+
+/** Whether a journal entry passes a filter. */
+export function journalMatches (record: JournalRecord, filter: JournalFilter): boolean {
+  return filter.warnings !== true || record.warnings.length > 0
 }
 
 /** A queued fault: what it matches, how often more, and what it does. */
@@ -61,38 +84,14 @@ export interface FaultRule {
 /** A row waiting in a job to be applied: a user or a company, as the job's type says. */
 export type JobRow = UserRow | CompanyRow
 
-/** A user profile as the store keeps it. */
-export interface StoredUser {
-  userId: string
-  companyId: string | null
-  metadata: Metadata
-  createdAt: number
-  updatedAt: number
-  lastJobId: string
-}
-
-/** A company as the store keeps it; its user count is derived from the users, never stored with it. */
-export interface StoredCompany {
-  companyId: string
-  metadata: Metadata
-  createdAt: number
-  updatedAt: number
-  lastJobId: string
-}
-
-/** A company with the number of users that belong to it now. */
-export interface CompanyView extends StoredCompany {
-  userCount: number
-}
-
 /** What {@link MockStore.createJob} did. */
 export type CreateJobResult = { created: true } | { created: false, activeJobId: string }
 
+/** Events kept per key when MOCK_EVENT_RETENTION is not set. */
+export const DEFAULT_EVENT_RETENTION = 10_000
+
 /** Most faults queued per key, so that a runaway test cannot grow the mock without bound. */
 export const FAULT_LIMIT = 100
-
-/** Offset pagination. */
-export interface Page { limit: number, offset: number }
 
 /**
  * Everything the mock remembers, partitioned by tenant. The contract is written
@@ -101,6 +100,12 @@ export interface Page { limit: number, offset: number }
  * job's rows live in the store, so any process can carry a job forward.
  */
 export interface MockStore {
+  /** Users and companies: read by the control API, written by jobs and real-time calls. */
+  readonly profiles: ProfileStore
+  /** Events kept from real-time calls. */
+  readonly events: EventStore
+  /** Admission windows of the documented rate limits. */
+  readonly rates: RateWindows
   /**
    * Records a new job and the rows it will apply; the store takes ownership
    * of `rows`. With `exclusive`, the check that the tenant has no job still
@@ -128,18 +133,12 @@ export interface MockStore {
   applyRows(tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined>
   /** Sets the stage at which a job that has not ended will fail. */
   setFailAt(tenant: string, jobId: string, stage: Stage): Promise<JobRecord | undefined>
-  getUser(tenant: string, userId: string): Promise<StoredUser | undefined>
-  /** The tenant's users in the order they were first identified, optionally only one company's. */
-  listUsers(tenant: string, page: Page, filter?: { companyId?: string | undefined }): Promise<StoredUser[]>
-  getCompany(tenant: string, companyId: string): Promise<CompanyView | undefined>
-  /** The tenant's companies in the order they were first identified. */
-  listCompanies(tenant: string, page: Page): Promise<CompanyView[]>
   /** Every tenant that has any state. */
   listTenants(): Promise<string[]>
   /** Adds a request to the journal (a bounded ring buffer across tenants); the store numbers it. */
   appendRequest(record: Omit<JournalRecord, 'id'>): Promise<void>
   /** Journal entries of a tenant (every tenant when null), newest first. */
-  listRequests(tenant: string | null, page: Page): Promise<JournalRecord[]>
+  listRequests(tenant: string | null, page: Page, filter?: JournalFilter): Promise<JournalRecord[]>
   /** Queues faults; false (nothing added) when the tenant would hold more than the cap. */
   addFaults(rules: readonly FaultRule[]): Promise<boolean>
   /** Queued faults of a tenant (every tenant when null), in the order they apply. */
@@ -147,7 +146,7 @@ export interface MockStore {
   clearFaults(tenant: string | null): Promise<void>
   /** Takes one use of the first fault matching the request; the rule goes when used up. */
   takeFault(tenant: string, method: string, path: string): Promise<FaultRule | undefined>
-  /** Forgets a tenant's users, companies, jobs, journal entries and faults (every tenant's when null). */
+  /** Forgets a tenant's users, companies, deletions, jobs, events, rate windows, journal entries and faults (every tenant's when null). */
   reset(tenant: string | null): Promise<void>
   close(): Promise<void>
 }

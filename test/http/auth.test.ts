@@ -91,5 +91,5 @@ t.test('a refused request changes nothing', async (t) => {
   const { app } = await testApp(t, { MOCK_API_KEYS: 'key-a' })
   expectErrors(t, await bulkUsers(app, { users: [{ user_id: 'u1' }] }, { authorization: 'Token key-z' }), 401, unauthorized('invalid_api_key'))
   expectJobList(t, await listJobs(app, '', { authorization: 'Token key-a' }), [])
-  t.equal(await app.mock.store.getUser(tenantOf('key-z').id, 'u1'), undefined)
+  t.equal(await app.mock.store.profiles.getUser(tenantOf('key-z').id, 'u1'), undefined)
 })

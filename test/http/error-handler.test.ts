@@ -6,7 +6,7 @@ import { apiError, envelope } from '../../src/errors.js'
 import { assertSchema, auth, testApp } from '../helpers/app.js'
 import { assertStandardHeaders, expectErrors, invalid } from '../helpers/http.js'
 
-const SERVES = 'The mock serves /v1/users/bulk_identify, /v1/companies/bulk_identify, /v1/background_jobs, /__mock/* and /documentation.'
+const SERVES = '/documentation lists what the mock serves: Userpilot\'s API under /v1, the mock\'s control API under /__mock.'
 
 function routeNotFound (method: string, path: string, url: string = path) {
   return [{

@@ -74,7 +74,7 @@ t.test('a queued job waits, without a timer, while an older job of its tenant is
   await clock.advance(599)
   t.same(await statuses(store, [one.job, two.job]), ['pending_refresh', 'queued'])
   t.equal(clock.pending, 1)
-  t.same(await store.listCompanies(one.job.tenant, ALL), [], 'nothing of the waiting job applied')
+  t.same(await store.profiles.listCompanies(one.job.tenant, ALL), [], 'nothing of the waiting job applied')
 
   await clock.advance(1)
   t.same(await statuses(store, [one.job, two.job]), ['completed', 'validating'], 'woken when the first one ends')
@@ -82,7 +82,7 @@ t.test('a queued job waits, without a timer, while an older job of its tenant is
   await clock.advance(600)
   t.same((await current(store, one.job)).history, ranFrom(T0, T0 + 200))
   t.same((await current(store, two.job)).history, ranFrom(T0, T0 + 800))
-  t.equal((await store.listCompanies(one.job.tenant, ALL)).length, 4)
+  t.equal((await store.profiles.listCompanies(one.job.tenant, ALL)).length, 4)
   t.equal(clock.pending, 0)
   t.same(errors, [])
 })
@@ -93,7 +93,7 @@ t.test('three jobs run one after another in submission order; each history shows
   for (const { job, rows } of jobs) await runner.submit(job, rows)
   const records = jobs.map(({ job }) => job)
   const tenant = records[0]?.tenant as string
-  const jobOfU0 = async () => (await store.getUser(tenant, 'u0'))?.metadata.job
+  const jobOfU0 = async () => (await store.profiles.getUser(tenant, 'u0'))?.metadata.job
 
   await clock.advance(800)
   t.same(await statuses(store, records), ['completed', 'validating', 'queued'])

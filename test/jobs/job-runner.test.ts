@@ -87,7 +87,7 @@ async function current (store: MemoryStore, job: JobRecord): Promise<JobRecord> 
 }
 
 async function userIds (store: MemoryStore, job: JobRecord): Promise<string[]> {
-  return (await store.listUsers(job.tenant, { limit: 1_000_000, offset: 0 })).map((user) => user.userId)
+  return (await store.profiles.listUsers(job.tenant, { limit: 1_000_000, offset: 0 })).map((user) => user.userId)
 }
 
 function firstIds (n: number): string[] {
@@ -171,7 +171,7 @@ t.test('full lifecycle: each transition at its virtual time', async (t) => {
   t.equal(clock.pending, 0, 'no timer left')
   t.same(errors, [])
   t.same(await userIds(store, job), firstIds(100))
-  t.equal((await store.getUser(job.tenant, 'u99'))?.lastJobId, job.jobId)
+  t.equal((await store.profiles.getUser(job.tenant, 'u99'))?.lastTouch.id, job.jobId)
   await clock.advance(10_000)
   t.equal((await current(store, job)).history.length, 5, 'nothing happens after the end')
 })
@@ -191,7 +191,7 @@ t.test('completed_rows rises in proportion to time, rows applied in order', asyn
     const now = await current(store, job)
     t.equal(now.completedRows, expected, `${expected} rows after ${elapsed} ms`)
     t.same(await userIds(store, job), firstIds(expected), 'exactly the first rows, in order')
-    t.equal((await store.getUser(job.tenant, `u${expected - 1}`))?.updatedAt, clock.now(), 'applied at the tick')
+    t.equal((await store.profiles.getUser(job.tenant, `u${expected - 1}`))?.updatedAt, clock.now(), 'applied at the tick')
     previous = expected
   }
   await clock.advance(10)

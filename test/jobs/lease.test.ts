@@ -78,7 +78,7 @@ t.test('a job held by another replica is left alone; it moves once the lease is 
   t.equal((await store.getJob(A, 'j1'))?.status, 'validating', 'the sweep took it over')
   await clock.advance(4 * STAGE)
   t.equal((await store.getJob(A, 'j1'))?.status, 'completed')
-  t.equal((await store.getUser(A, 'u1'))?.lastJobId, 'j1')
+  t.equal((await store.profiles.getUser(A, 'u1'))?.lastTouch.id, 'j1')
 })
 
 t.test('a runner that lost the lease stops its timer for the job', async (t) => {

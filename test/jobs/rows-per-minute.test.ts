@@ -29,7 +29,7 @@ t.test('MOCK_ROWS_PER_MIN=1200, MOCK_STAGE_MS=200: a 600-row job processes for 3
   const { app, clock } = await testApp(t, { MOCK_ROWS_PER_MIN: 1200, MOCK_STAGE_MS: 200 })
   const payload = JSON.stringify({ users: users(600) })
   const accepted = expectAcceptedJob(t, await bulkUsers(app, payload), { type: 'users', totalRows: 600, fileSize: Buffer.byteLength(payload) })
-  const stored = async () => (await app.mock.store.listUsers(TENANT, ALL)).length
+  const stored = async () => (await app.mock.store.profiles.listUsers(TENANT, ALL)).length
 
   await expectState(t, app, accepted, 'queued', 0)
   await at(clock, 199)
@@ -90,7 +90,7 @@ t.test('a small job at a slow rate: shorter progress steps, other stages keep MO
   for (const [elapsed, rows] of [[999, 0], [1000, 1], [2499, 2], [2500, 2], [3000, 3], [4999, 4]] as Array<[number, number]>) {
     await at(clock, 200 + elapsed)
     await expectState(t, app, accepted, 'processing', rows)
-    t.equal((await app.mock.store.listCompanies(TENANT, ALL)).length, rows)
+    t.equal((await app.mock.store.profiles.listCompanies(TENANT, ALL)).length, rows)
   }
   await at(clock, 5200)
   await expectState(t, app, accepted, 'pending_refresh', 5)

@@ -32,11 +32,18 @@ const ROUTES = [
   'post /v1/companies/bulk_identify',
   'get /v1/background_jobs/{job_id}',
   'get /v1/background_jobs',
+  'post /v1/identify',
+  'post /v1/companies/identify',
+  'post /v1/track',
+  'delete /v1/users',
+  'delete /v1/companies',
+  'get /v1/validate',
   'get /__mock/health',
   'get /__mock/users',
   'get /__mock/users/{user_id}',
   'get /__mock/companies',
   'get /__mock/companies/{company_id}',
+  'get /__mock/deletions',
   'get /__mock/requests',
   'post /__mock/reset',
   'get /__mock/jobs',
@@ -46,7 +53,8 @@ const ROUTES = [
   'post /__mock/clock/flush',
   'post /__mock/faults',
   'get /__mock/faults',
-  'delete /__mock/faults'
+  'delete /__mock/faults',
+  'get /__mock/events'
 ]
 
 async function documentOf (t: Parameters<typeof testApp>[0], config: Parameters<typeof testApp>[1] = {}): Promise<{ doc: Document, app: Awaited<ReturnType<typeof testApp>>['app'] }> {
@@ -67,7 +75,7 @@ t.test('GET /documentation/json: an OpenAPI 3 document of the mock', async (t) =
   t.same(doc.info, {
     title: 'userpilot-mock',
     version: VERSION,
-    description: "A local, stateful mock of Userpilot's bulk identify API (tag **Userpilot**) and the mock's own control API (tag **Mock control**)."
+    description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify and its background jobs (tag **Userpilot**) — and the mock's own control API (tag **Mock control**)."
   })
   t.same(doc.tags.map((tag) => tag.name), ['Userpilot', 'Mock control'])
   t.same(doc.servers, [{ url: '/', description: 'this mock' }])
@@ -159,6 +167,11 @@ t.test('advance and fail take no body, and the document says so; other bodies ar
   t.same(required, [
     ['post /v1/users/bulk_identify', true],
     ['post /v1/companies/bulk_identify', true],
+    ['post /v1/identify', true],
+    ['post /v1/companies/identify', true],
+    ['post /v1/track', true],
+    ['delete /v1/users', true],
+    ['delete /v1/companies', true],
     ['post /__mock/jobs/{job_id}/advance', false],
     ['post /__mock/jobs/{job_id}/fail', false],
     ['post /__mock/faults', true]

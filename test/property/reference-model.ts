@@ -297,7 +297,9 @@ export class ReferenceModel {
       metadata: Object.fromEntries(user.metadata),
       created_at: iso(user.created),
       updated_at: iso(user.updated),
-      last_job_id: user.job
+      last_touched_by: { type: 'job', id: user.job },
+      last_job_id: user.job,
+      deletion_scheduled_at: null
     }))
   }
 
@@ -311,7 +313,9 @@ export class ReferenceModel {
       user_count: (env?.users ?? []).filter((user) => user.company_id === company.company_id).length,
       created_at: iso(company.created),
       updated_at: iso(company.updated),
-      last_job_id: company.job
+      last_touched_by: { type: 'job', id: company.job },
+      last_job_id: company.job,
+      deletion_scheduled_at: null
     }))
   }
 

@@ -112,7 +112,7 @@ async function checkSample (app: TestApp, sample: Sample, page: number): Promise
   const storedUsers = await readAll(app.app, KEY, 'users', page)
   for (const user of storedUsers) mustMatch(MockUser, user, 'a stored user')
   deepStrictEqual(storedUsers, wire([...users].map(([id, entry]) => ({
-    key_id: ENV, user_id: id, company_id: entry.company_id, metadata: Object.fromEntries(entry.metadata), created_at: now, updated_at: now, last_job_id: jobIds.users
+    key_id: ENV, user_id: id, company_id: entry.company_id, metadata: Object.fromEntries(entry.metadata), created_at: now, updated_at: now, last_touched_by: { type: 'job', id: jobIds.users }, last_job_id: jobIds.users, deletion_scheduled_at: null
   }))), 'the users, in first-seen order, merged')
   const storedCompanies = await readAll(app.app, KEY, 'companies', page)
   for (const company of storedCompanies) mustMatch(MockCompany, company, 'a stored company')
@@ -123,7 +123,9 @@ async function checkSample (app: TestApp, sample: Sample, page: number): Promise
     user_count: [...users.values()].filter((user) => user.company_id === id).length,
     created_at: now,
     updated_at: now,
-    last_job_id: jobIds.companies
+    last_touched_by: { type: 'job', id: jobIds.companies },
+    last_job_id: jobIds.companies,
+    deletion_scheduled_at: null
   }))), 'the companies, merged, with their user counts')
   const jobs = await readAll(app.app, KEY, 'jobs') as MockJob[]
   for (const job of jobs) mustMatch(MockJob, job, 'a job')
@@ -165,7 +167,7 @@ t.test('a metadata key with a line break is shown by the control API as stored',
   const keys = ['line\nfeed', 'carriage\rreturn', 'line\u2028separator', 'paragraph\u2029separator']
   t.equal((await sendRows(app, KEY, 'companies', [{ company_id: 'c1', metadata: Object.fromEntries(keys.map((key) => [key, 'v'])) }])).res.statusCode, 202)
   await control(app, 'POST', '/clock/flush', { key: KEY })
-  t.same({ ...(await app.mock.store.getUser(tenantOf(KEY).id, 'u1'))?.metadata }, { '\n\u0000': '' }, 'the store has the key')
+  t.same({ ...(await app.mock.store.profiles.getUser(tenantOf(KEY).id, 'u1'))?.metadata }, { '\n\u0000': '' }, 'the store has the key')
   t.same((await control(app, 'GET', '/users/u1', { key: KEY })).json().metadata, { '\n\u0000': '' }, 'GET /__mock/users/u1 shows it')
   t.same(((await readAll(app, KEY, 'users'))[0] as MockUser).metadata, { '\n\u0000': '' }, 'GET /__mock/users shows it')
   t.same((await control(app, 'GET', '/companies/c1', { key: KEY })).json().metadata, Object.fromEntries(keys.map((key) => [key, 'v'])), 'each line terminator')

@@ -22,7 +22,7 @@ async function identify (store: MockStore, tenant: string, jobId: string, rows: 
 }
 
 function request (tenant: string | null, path: string): Omit<JournalRecord, 'id'> {
-  return { time: T0, tenant, requestId: 'r', method: 'GET', path, status: 200, durationMs: 1, headers: {}, body: null, bodyBytes: 0, bodyTruncated: false }
+  return { time: T0, tenant, requestId: 'r', method: 'GET', path, status: 200, durationMs: 1, headers: {}, body: null, bodyBytes: 0, bodyTruncated: false, warnings: [] }
 }
 
 function fault (tenant: string, id: string, extra: Partial<FaultRule> = {}): FaultRule {
@@ -55,7 +55,7 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     await first.close()
     t.equal(first.redis.status, 'end', 'closed, and closing again is harmless')
     const second = await fresh(prefix)
-    t.same((await second.getUser(A, 'u1'))?.metadata, { plan: 'pro' })
+    t.same((await second.profiles.getUser(A, 'u1'))?.metadata, { plan: 'pro' })
     t.equal((await second.getJob(A, 'j1'))?.completedRows, 1)
     t.same((await second.listFaults(A)).map((rule) => rule.id), ['f1'])
     t.same((await second.listRequests(A, ALL)).map((entry) => entry.path), ['/x'])
@@ -68,10 +68,10 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     const two = await fresh()
     await identify(one, A, 'j1', [{ user_id: 'u1' }])
     await identify(two, A, 'j1', [{ user_id: 'u2' }])
-    t.same((await one.listUsers(A, ALL)).map((user) => user.userId), ['u1'])
+    t.same((await one.profiles.listUsers(A, ALL)).map((user) => user.userId), ['u1'])
     await one.reset(null)
-    t.same(await one.listUsers(A, ALL), [])
-    t.same((await two.listUsers(A, ALL)).map((user) => user.userId), ['u2'], 'the other prefix is untouched')
+    t.same(await one.profiles.listUsers(A, ALL), [])
+    t.same((await two.profiles.listUsers(A, ALL)).map((user) => user.userId), ['u2'], 'the other prefix is untouched')
     t.same(await one.redis.keys(`${globEscape(one.prefix)}*`), [`${one.prefix}tseq`].filter(() => false), 'nothing left of the first store')
     await two.reset(null)
   })
@@ -80,8 +80,8 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     const one = await fresh()
     const two = new RedisStore(one.redis, { jobRetention: 10, prefix: testPrefix() })
     await identify(two, A, 'j1', [{ user_id: 'u1' }])
-    t.ok(await two.getUser(A, 'u1'))
-    t.equal(await one.getUser(A, 'u1'), undefined)
+    t.ok(await two.profiles.getUser(A, 'u1'))
+    t.equal(await one.profiles.getUser(A, 'u1'), undefined)
     await two.reset(null)
   })
 
@@ -96,13 +96,13 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     const tenant = 'tenant:"*weird*"\n'
     await identify(store, tenant, 'job:"1"\n', rows)
     for (const id of odd.filter((each) => each !== '')) {
-      const user = await store.getUser(tenant, id)
+      const user = await store.profiles.getUser(tenant, id)
       t.equal(user?.userId, id, enc(id))
       t.equal(user?.companyId, `c-${id}`)
-      t.equal(user?.lastJobId, 'job:"1"\n')
-      t.equal((await store.getCompany(tenant, `c-${id}`)), undefined, 'users create no company record')
+      t.equal(user?.lastTouch.id, 'job:"1"\n')
+      t.equal((await store.profiles.getCompany(tenant, `c-${id}`)), undefined, 'users create no company record')
     }
-    t.same({ ...(await store.getUser(tenant, 'all'))?.metadata }, metadata, 'every value exactly, numbers at full precision')
+    t.same({ ...(await store.profiles.getUser(tenant, 'all'))?.metadata }, metadata, 'every value exactly, numbers at full precision')
     t.same(await store.listTenants(), [tenant])
     await store.reset(tenant)
     t.same(await store.listTenants(), [])
@@ -122,9 +122,9 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     await identify(store, '[a]', 'j', [{ user_id: 'u' }])
     await store.reset('*')
     t.same(await store.listTenants(), ['a', '[a]'])
-    t.ok(await store.getUser('a', 'u'))
+    t.ok(await store.profiles.getUser('a', 'u'))
     await store.reset('[a]')
-    t.ok(await store.getUser('a', 'u'), 'a pattern matching another tenant deletes nothing of it')
+    t.ok(await store.profiles.getUser('a', 'u'), 'a pattern matching another tenant deletes nothing of it')
     t.same(await store.listTenants(), ['a'])
   })
 
@@ -132,9 +132,9 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     const store = await fresh()
     await identify(store, A, 'j1', [{ user_id: 'u', metadata: { a: 1, b: 2, c: 3, 10: 'ten', 2: 'two' } }])
     await identify(store, A, 'j2', [{ user_id: 'u', metadata: { a: null, b: 'B' } }, { user_id: 'u', metadata: { a: 'again' } }])
-    t.same(Object.keys((await store.getUser(A, 'u'))?.metadata ?? {}), ['2', '10', 'b', 'c', 'a'])
+    t.same(Object.keys((await store.profiles.getUser(A, 'u'))?.metadata ?? {}), ['2', '10', 'b', 'c', 'a'])
     await identify(store, A, 'c1', [{ company_id: 'c', metadata: { x: 1, y: 2 } }, { company_id: 'c', metadata: { x: null } }, { company_id: 'c', metadata: { x: 3 } }], 'companies')
-    t.same(Object.entries((await store.getCompany(A, 'c'))?.metadata ?? {}), [['y', 2], ['x', 3]])
+    t.same(Object.entries((await store.profiles.getCompany(A, 'c'))?.metadata ?? {}), [['y', 2], ['x', 3]])
   })
 
   t.test('the journal pages through batches, skipping entries a concurrent append shifted', async (t) => {
@@ -167,8 +167,8 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     const t0 = `${store.prefix}t:${enc(A)}:`
     await store.redis.hdel(`${t0}users`, enc('u1'))
     await store.redis.hdel(`${t0}companies`, enc('c'))
-    t.same((await store.listUsers(A, ALL)).map((user) => user.userId), ['u2'])
-    t.same((await store.listCompanies(A, ALL)).map((company) => company.companyId), ['d'])
+    t.same((await store.profiles.listUsers(A, ALL)).map((user) => user.userId), ['u2'])
+    t.same((await store.profiles.listCompanies(A, ALL)).map((company) => company.companyId), ['d'])
   })
 
   t.test('Redis reply errors are bugs, not outages: they pass through as they are', async (t) => {
@@ -176,7 +176,7 @@ t.test('on a shared Redis', { skip: redisSkipReason() }, async (t) => {
     await identify(store, A, 'j1', [{ user_id: 'u1' }])
     await store.redis.set(`${store.prefix}t:${enc(A)}:job:${enc('j1')}`, 'not a hash')
     await t.rejects(store.listJobs(A, ALL), /WRONGTYPE/)
-    await t.rejects(store.getUser(A, 'u1').then(async () => await store.redis.set(`${store.prefix}t:${enc(A)}:users`, 'x')).then(async () => await store.getUser(A, 'u1')), /WRONGTYPE/)
+    await t.rejects(store.profiles.getUser(A, 'u1').then(async () => await store.redis.set(`${store.prefix}t:${enc(A)}:users`, 'x')).then(async () => await store.profiles.getUser(A, 'u1')), /WRONGTYPE/)
     const bug = new TypeError('a bug')
     t.equal(storeError(bug), bug, 'other errors stay too')
     t.type(storeError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), StoreUnavailableError)
@@ -216,7 +216,7 @@ t.test('with Redis down', { skip: ownServerSkipReason() }, async (t) => {
   t.teardown(() => store.close())
   await identify(store, A, 'j1', [{ user_id: 'u1' }])
   await server.stop()
-  const failure = await store.getUser(A, 'u1').catch((error: unknown) => error)
+  const failure = await store.profiles.getUser(A, 'u1').catch((error: unknown) => error)
   t.type(failure, StoreUnavailableError, 'a command fails at once with StoreUnavailableError')
   await t.rejects(store.leases.acquire({ tenant: A, jobId: 'j1' }), StoreUnavailableError)
   await t.rejects(store.listRequests(null, ALL), StoreUnavailableError)
@@ -224,7 +224,7 @@ t.test('with Redis down', { skip: ownServerSkipReason() }, async (t) => {
   const deadline = Date.now() + 10_000
   while (store.redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   t.equal(store.redis.status, 'ready', 'reconnected by itself')
-  t.equal(await store.getUser(A, 'u1'), undefined, 'answers again (this Redis kept nothing)')
+  t.equal(await store.profiles.getUser(A, 'u1'), undefined, 'answers again (this Redis kept nothing)')
   await server.stop()
   const away = Date.now() + 10_000
   while (store.redis.status !== 'reconnecting' && Date.now() < away) await new Promise((resolve) => setTimeout(resolve, 20))

@@ -105,7 +105,7 @@ t.test('file_size counts bytes: multi-byte UTF-8, CRLF line ends, no final newli
   t.not(Buffer.byteLength(content), content.length, 'precondition: bytes differ from UTF-16 units')
   expectAcceptedJob(t, await uploadNdjson(app, 'users', content, 'u.ndjson'), { type: 'users', totalRows: 2, fileSize: Buffer.byteLength(content), filename: 'u.ndjson' })
   await clock.runAll()
-  const stored = await app.mock.store.listUsers(tenantOf(KEY).id, ALL)
+  const stored = await app.mock.store.profiles.listUsers(tenantOf(KEY).id, ALL)
   t.same(stored.map((user) => user.userId), ['ü-😀', '日本'])
   t.same({ ...stored[0]?.metadata }, { city: 'Zürich' })
 })
@@ -137,7 +137,7 @@ t.test('blank lines are skipped and not counted; line numbers still count them',
   expectJob(t, await getJob(app, accepted.job_id), jobView(accepted, {
     status: 'completed', completed_rows: 3, elapsed_time: 0, end_time: new Date(CLOCK_START + 800).toISOString()
   }))
-  t.same((await app.mock.store.listUsers(tenantOf(KEY).id, ALL)).map((user) => user.userId), ['u1', 'u2', 'u3'])
+  t.same((await app.mock.store.profiles.listUsers(tenantOf(KEY).id, ALL)).map((user) => user.userId), ['u1', 'u2', 'u3'])
 
   const bad = '\n\n{"user_id":""}\n\n{"user_id":7}\n'
   expectErrors(t, await uploadNdjson(app, 'users', bad), 400, [
@@ -156,7 +156,7 @@ t.test('10,000 lines: 202, then all 10,000 users stored in file order', async (t
   expectJob(t, await getJob(app, accepted.job_id), jobView(accepted, {
     status: 'completed', completed_rows: 10_000, elapsed_time: 0, end_time: new Date(CLOCK_START + 800).toISOString()
   }))
-  const stored = await app.mock.store.listUsers(tenantOf(KEY).id, ALL)
+  const stored = await app.mock.store.profiles.listUsers(tenantOf(KEY).id, ALL)
   t.equal(stored.length, 10_000)
   t.same(stored.map((user) => user.userId), Array.from({ length: 10_000 }, (_, i) => `user-${String(9_999 - i).padStart(5, '0')}`), 'in file order')
   t.same({ ...stored[0]?.metadata }, { line: 1 })
@@ -168,10 +168,10 @@ t.test('the rows of an upload are applied like a JSON body: merged, null removes
   const tenant = tenantOf(KEY).id
   await uploadNdjson(app, 'companies', ndjson([{ company_id: 'c1', metadata: { plan: 'free', note: 'x' } }, { company_id: 'c1', metadata: { plan: 'pro', note: null, seats: 5 } }]))
   await clock.runAll()
-  t.same({ ...(await app.mock.store.getCompany(tenant, 'c1'))?.metadata }, { plan: 'pro', seats: 5 })
+  t.same({ ...(await app.mock.store.profiles.getCompany(tenant, 'c1'))?.metadata }, { plan: 'pro', seats: 5 })
   await uploadNdjson(app, 'users', ndjson([{ user_id: 'u1', company_id: 'c1' }, { user_id: 'u2', company_id: 'c1' }]))
   await clock.runAll()
-  t.equal((await app.mock.store.getCompany(tenant, 'c1'))?.userCount, 2)
+  t.equal((await app.mock.store.profiles.getCompany(tenant, 'c1'))?.userCount, 2)
 })
 
 t.test('bad lines: 400 naming each line, nothing stored', async (t) => {
@@ -205,7 +205,7 @@ t.test('bad lines: 400 naming each line, nothing stored', async (t) => {
       badLine(11, '"{\\"user_id\\":\\"a very long line that is not…"')
     ])
     await expectNoJobs(t, app)
-    t.same(await app.mock.store.listUsers(tenantOf(KEY).id, ALL), [])
+    t.same(await app.mock.store.profiles.listUsers(tenantOf(KEY).id, ALL), [])
   })
 
   t.test('companies', async (t) => {

@@ -63,7 +63,7 @@ t.test('MOCK_CONCURRENCY=reject (the default)', async (t) => {
     expectErrors(t, res, 409, [jobInProgress(first.job_id)])
     t.match(res.json().errors[0].message as string, first.job_id, 'the message contains the running job id')
     expectJobList(t, await listJobs(app), [jobView(first, { status: 'queued', completed_rows: 0, elapsed_time: 0 })])
-    t.equal(await app.mock.store.getUser(TENANT, 'u2'), undefined)
+    t.equal(await app.mock.store.profiles.getUser(TENANT, 'u2'), undefined)
   })
 
   t.test('409 in every stage that has not ended', async (t) => {
@@ -86,7 +86,7 @@ t.test('MOCK_CONCURRENCY=reject (the default)', async (t) => {
     const users = await acceptUsers(t, app)
     expectErrors(t, await bulkCompanies(app, companiesBody), 409, [jobInProgress(users.job_id)])
     expectErrors(t, await uploadNdjson(app, 'companies', '{"company_id":"c1"}\n'), 409, [jobInProgress(users.job_id)])
-    t.same(await app.mock.store.listCompanies(TENANT, ALL), [])
+    t.same(await app.mock.store.profiles.listCompanies(TENANT, ALL), [])
   })
 
   t.test('users and companies share the key: a companies job blocks users', async (t) => {
@@ -125,8 +125,8 @@ t.test('MOCK_CONCURRENCY=reject (the default)', async (t) => {
     await clock.runAll()
     t.equal(await statusOf(app, first.job_id), 'failed', 'the failed job stays failed')
     t.equal(await statusOf(app, second.job_id), 'completed')
-    t.equal(await app.mock.store.getUser(TENANT, 'u1'), undefined, 'the failed job applied nothing')
-    t.equal((await app.mock.store.getCompany(TENANT, 'c1'))?.companyId, 'c1')
+    t.equal(await app.mock.store.profiles.getUser(TENANT, 'u1'), undefined, 'the failed job applied nothing')
+    t.equal((await app.mock.store.profiles.getCompany(TENANT, 'c1'))?.companyId, 'c1')
   })
 
   t.test('a refused request is checked before the conflict: 400 and 413 win over 409', async (t) => {
@@ -174,7 +174,7 @@ t.test('MOCK_CONCURRENCY=reject (the default)', async (t) => {
     for (const conflict of conflicts) t.same(conflict, { errors: [jobInProgress(jobId)] })
     t.equal((await app.mock.store.listJobs(TENANT, ALL)).length, 1)
     await clock.runAll()
-    const stored = (await app.mock.store.listUsers(TENANT, ALL)).length + (await app.mock.store.listCompanies(TENANT, ALL)).length
+    const stored = (await app.mock.store.profiles.listUsers(TENANT, ALL)).length + (await app.mock.store.profiles.listCompanies(TENANT, ALL)).length
     t.equal(stored, 1, 'only the accepted row was applied')
   })
 
@@ -233,7 +233,7 @@ t.test('MOCK_CONCURRENCY=queue', async (t) => {
     const second = { users: [{ user_id: 'u1', company_id: 'c2', metadata: { plan: 'pro', job: 2 } }, { user_id: 'u3' }] }
     const firstId = expectAcceptedJob(t, await bulkUsers(app, first), { type: 'users', totalRows: 2, fileSize: Buffer.byteLength(JSON.stringify(first)) }).job_id
     const secondId = expectAcceptedJob(t, await bulkUsers(app, second), { type: 'users', totalRows: 2, fileSize: Buffer.byteLength(JSON.stringify(second)) }).job_id
-    const view = async () => (await app.mock.store.listUsers(TENANT, ALL)).map((user) => ({ id: user.userId, company: user.companyId, metadata: { ...user.metadata } }))
+    const view = async () => (await app.mock.store.profiles.listUsers(TENANT, ALL)).map((user) => ({ id: user.userId, company: user.companyId, metadata: { ...user.metadata } }))
 
     await clock.advance(600)
     t.same(await view(), [

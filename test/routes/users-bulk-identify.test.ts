@@ -219,7 +219,7 @@ t.test('upstream request example', async (t) => {
     expectJob(t, await getJob(app, accepted.job_id), jobView(accepted, {
       status: 'completed', completed_rows: 2, elapsed_time: 0, end_time: new Date(CLOCK_START + 800).toISOString()
     }))
-    const stored = await app.mock.store.getUser(tenantOf(KEY).id, 'user_123')
+    const stored = await app.mock.store.profiles.getUser(tenantOf(KEY).id, 'user_123')
     t.equal(stored?.companyId, 'comp_techstartup_2024')
     t.same({ ...stored?.metadata }, upstreamExample.users[0]?.metadata, 'numbers kept as numbers')
   })
@@ -358,10 +358,10 @@ t.test('store effects after the job completes', async (t) => {
     const tenant = tenantOf(KEY).id
     const firstPayload = JSON.stringify({ users: [{ user_id: 'u1', company_id: 'c1', metadata: { plan: 'free', seats: 3, trial: true, note: 'x' } }] })
     const first = expectAccepted(t, await bulkUsers(app, firstPayload), { totalRows: 1, fileSize: Buffer.byteLength(firstPayload) })
-    t.equal(await app.mock.store.getUser(tenant, 'u1'), undefined, 'nothing is applied while queued')
+    t.equal(await app.mock.store.profiles.getUser(tenant, 'u1'), undefined, 'nothing is applied while queued')
     await clock.advance(800)
-    const u1 = await app.mock.store.getUser(tenant, 'u1')
-    t.match(u1, { userId: 'u1', companyId: 'c1', lastJobId: first.job_id })
+    const u1 = await app.mock.store.profiles.getUser(tenant, 'u1')
+    t.match(u1, { userId: 'u1', companyId: 'c1', lastTouch: { kind: 'job', id: first.job_id }, deletionScheduledAt: null })
     t.same({ ...u1?.metadata }, { plan: 'free', seats: 3, trial: true, note: 'x' })
 
     const secondPayload = JSON.stringify({
@@ -373,15 +373,15 @@ t.test('store effects after the job completes', async (t) => {
     })
     const second = expectAccepted(t, await bulkUsers(app, secondPayload), { totalRows: 3, fileSize: Buffer.byteLength(secondPayload), at: CLOCK_START + 800 })
     await clock.advance(800)
-    const moved = await app.mock.store.getUser(tenant, 'u1')
+    const moved = await app.mock.store.profiles.getUser(tenant, 'u1')
     t.same({ ...moved?.metadata }, { plan: 'enterprise', seats: 10, trial: true }, 'merged; null removed note; the later row won')
-    t.match(moved, { userId: 'u1', companyId: 'c2', lastJobId: second.job_id }, 'moved to c2')
+    t.match(moved, { userId: 'u1', companyId: 'c2', lastTouch: { kind: 'job', id: second.job_id }, deletionScheduledAt: null }, 'moved to c2')
     t.ok((moved?.createdAt ?? 0) <= (moved?.updatedAt ?? -1), 'created before updated')
     t.ok((moved?.updatedAt ?? 0) > CLOCK_START + 800 && (moved?.updatedAt ?? 0) <= CLOCK_START + 1600, 'updated during the second job')
-    const u2 = await app.mock.store.getUser(tenant, 'u2')
-    t.match(u2, { userId: 'u2', companyId: null, lastJobId: second.job_id })
+    const u2 = await app.mock.store.profiles.getUser(tenant, 'u2')
+    t.match(u2, { userId: 'u2', companyId: null, lastTouch: { kind: 'job', id: second.job_id }, deletionScheduledAt: null })
     t.same({ ...u2?.metadata }, { a: 1 })
-    t.equal(await app.mock.store.getUser(tenantOf('another-key').id, 'u1'), undefined, 'other keys see nothing')
+    t.equal(await app.mock.store.profiles.getUser(tenantOf('another-key').id, 'u1'), undefined, 'other keys see nothing')
   })
 
   t.test('__proto__ and constructor are ordinary metadata keys; Object.prototype is untouched', async (t) => {
@@ -394,7 +394,7 @@ t.test('store effects after the job completes', async (t) => {
       '/users/0/metadata/__proto__'
     )])
     await clock.advance(800)
-    const stored = await app.mock.store.getUser(tenantOf(KEY).id, 'p1')
+    const stored = await app.mock.store.profiles.getUser(tenantOf(KEY).id, 'p1')
     const metadata = stored?.metadata as Record<string, unknown>
     t.same(Object.keys(metadata), ['__proto__', 'constructor', 'toString'])
     t.same(Object.entries(metadata), [['__proto__', 'polluted'], ['constructor', 'ctor'], ['toString', 'str']])

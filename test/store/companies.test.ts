@@ -155,19 +155,19 @@ for (const each of storeBackends()) {
         const store = await newStore(t)
         const rows: JobRow[] = Array.from({ length: 5 }, (_, i) => ({ company_id: `c${i}`, metadata: { i } }))
         await store.createJob(jobRecord(A, 'j1', T0, 5, 'companies'), rows)
-        t.equal(await store.getCompany(A, 'c0'), undefined, 'nothing before applyRows')
+        t.equal(await store.profiles.getCompany(A, 'c0'), undefined, 'nothing before applyRows')
         const after2 = await store.applyRows(A, 'j1', 2, T0 + 10)
         t.equal(after2?.completedRows, 2)
-        t.same((await store.listCompanies(A, ALL)).map((company) => company.companyId), ['c0', 'c1'])
-        t.same(await store.listUsers(A, ALL), [], 'a companies job creates no users')
+        t.same((await store.profiles.listCompanies(A, ALL)).map((company) => company.companyId), ['c0', 'c1'])
+        t.same(await store.profiles.listUsers(A, ALL), [], 'a companies job creates no users')
         const after5 = await store.applyRows(A, 'j1', 10, T0 + 20)
         t.equal(after5?.completedRows, 5, 'stops at the total')
         t.same((await store.applyRows(A, 'j1', 10, T0 + 30))?.completedRows, 5, 'nothing more to apply')
-        t.same(plain(await store.getCompany(A, 'c0')), {
-          companyId: 'c0', metadata: { i: 0 }, createdAt: T0 + 10, updatedAt: T0 + 10, lastJobId: 'j1', userCount: 0
+        t.same(plain(await store.profiles.getCompany(A, 'c0')), {
+          companyId: 'c0', metadata: { i: 0 }, createdAt: T0 + 10, updatedAt: T0 + 10, lastTouch: { kind: 'job', id: 'j1' }, deletionScheduledAt: null, userCount: 0
         })
-        t.same(plain(await store.getCompany(A, 'c4')), {
-          companyId: 'c4', metadata: { i: 4 }, createdAt: T0 + 20, updatedAt: T0 + 20, lastJobId: 'j1', userCount: 0
+        t.same(plain(await store.profiles.getCompany(A, 'c4')), {
+          companyId: 'c4', metadata: { i: 4 }, createdAt: T0 + 20, updatedAt: T0 + 20, lastTouch: { kind: 'job', id: 'j1' }, deletionScheduledAt: null, userCount: 0
         })
         await walk(store, A, 'j1', TO_COMPLETED, T0 + 40)
         t.equal(await store.applyRows(A, 'j1', 1, T0 + 50), undefined, 'undefined once the job has ended')
@@ -181,59 +181,59 @@ for (const each of storeBackends()) {
           { company_id: 'c1' },
           { company_id: 'c1', metadata: { seats: 10, gone: null } }
         ], T0 + 100)
-        t.same(plain(await store.getCompany(A, 'c1')), {
-          companyId: 'c1', metadata: { plan: 'pro', seats: 10 }, createdAt: T0, updatedAt: T0 + 100, lastJobId: 'j2', userCount: 0
+        t.same(plain(await store.profiles.getCompany(A, 'c1')), {
+          companyId: 'c1', metadata: { plan: 'pro', seats: 10 }, createdAt: T0, updatedAt: T0 + 100, lastTouch: { kind: 'job', id: 'j2' }, deletionScheduledAt: null, userCount: 0
         })
       })
 
       t.test('userCount is derived from the users, whichever job came first', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'users', [{ user_id: 'u1', company_id: 'c1' }, { user_id: 'u2', company_id: 'c1' }, { user_id: 'u3', company_id: 'c2' }], T0)
-        t.equal(await store.getCompany(A, 'c1'), undefined, 'users create no company record')
-        t.same(await store.listCompanies(A, ALL), [])
+        t.equal(await store.profiles.getCompany(A, 'c1'), undefined, 'users create no company record')
+        t.same(await store.profiles.listCompanies(A, ALL), [])
         await identify(store, A, 'j2', 'companies', [{ company_id: 'c1' }, { company_id: 'c2' }, { company_id: 'c3' }], T0 + 1)
-        const counts = async () => (await store.listCompanies(A, ALL)).map((company) => [company.companyId, company.userCount])
+        const counts = async () => (await store.profiles.listCompanies(A, ALL)).map((company) => [company.companyId, company.userCount])
         t.same(await counts(), [['c1', 2], ['c2', 1], ['c3', 0]])
         await identify(store, A, 'j3', 'users', [{ user_id: 'u1', company_id: 'c2' }, { user_id: 'u2', company_id: 'c1' }, { user_id: 'u3' }, { user_id: 'u4', company_id: 'c3' }], T0 + 2)
         t.same(await counts(), [['c1', 1], ['c2', 2], ['c3', 1]], 'a move, a repeat of the same company, an omitted company, a new user')
         await identify(store, A, 'j4', 'users', [{ user_id: 'u2', company_id: 'elsewhere' }, { user_id: 'u4', company_id: 'c2' }, { user_id: 'u4', company_id: 'c1' }], T0 + 3)
         t.same(await counts(), [['c1', 1], ['c2', 2], ['c3', 0]])
-        t.equal((await store.getCompany(A, 'c3'))?.userCount, 0)
-        t.equal(await store.getCompany(A, 'elsewhere'), undefined)
+        t.equal((await store.profiles.getCompany(A, 'c3'))?.userCount, 0)
+        t.equal(await store.profiles.getCompany(A, 'elsewhere'), undefined)
       })
 
       t.test('listCompanies: first-identified order with limit and offset', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'companies', ['c3', 'c1', 'c4', 'c0', 'c2'].map((id) => ({ company_id: id })), T0)
         await identify(store, A, 'j2', 'companies', [{ company_id: 'c4', metadata: { again: true } }, { company_id: 'c5' }], T0 + 1)
-        const ids = async (limit: number, offset: number) => (await store.listCompanies(A, { limit, offset })).map((company) => company.companyId)
+        const ids = async (limit: number, offset: number) => (await store.profiles.listCompanies(A, { limit, offset })).map((company) => company.companyId)
         t.same(await ids(50, 0), ['c3', 'c1', 'c4', 'c0', 'c2', 'c5'], 'identifying again keeps the place')
         t.same(await ids(2, 0), ['c3', 'c1'])
         t.same(await ids(2, 2), ['c4', 'c0'])
         t.same(await ids(2, 5), ['c5'])
         t.same(await ids(2, 6), [])
         t.same(await ids(0, 0), [])
-        t.same(await store.listCompanies('nobody', ALL), [], 'unknown tenant')
-        t.equal(await store.getCompany('nobody', 'c1'), undefined, 'unknown tenant')
-        t.equal(await store.getCompany(A, 'nope'), undefined, 'unknown company')
+        t.same(await store.profiles.listCompanies('nobody', ALL), [], 'unknown tenant')
+        t.equal(await store.profiles.getCompany('nobody', 'c1'), undefined, 'unknown tenant')
+        t.equal(await store.profiles.getCompany(A, 'nope'), undefined, 'unknown company')
       })
 
       t.test('returned companies are detached copies', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'users', [{ user_id: 'u1', company_id: 'c1' }], T0)
         await identify(store, A, 'j2', 'companies', [{ company_id: 'c1', metadata: { plan: 'pro' } }], T0)
-        const expected = { companyId: 'c1', metadata: { plan: 'pro' }, createdAt: T0, updatedAt: T0, lastJobId: 'j2', userCount: 1 }
-        const got = await store.getCompany(A, 'c1') as CompanyView
+        const expected = { companyId: 'c1', metadata: { plan: 'pro' }, createdAt: T0, updatedAt: T0, lastTouch: { kind: 'job', id: 'j2' }, deletionScheduledAt: null, userCount: 1 }
+        const got = await store.profiles.getCompany(A, 'c1') as CompanyView
         got.metadata.plan = 'hacked'
         got.metadata.extra = 1
         got.userCount = 99
-        got.lastJobId = 'x'
-        const [listed] = await store.listCompanies(A, ALL) as [CompanyView]
+        got.lastTouch = { kind: 'job', id: 'x' }
+        const [listed] = await store.profiles.listCompanies(A, ALL) as [CompanyView]
         listed.metadata.plan = 'hacked too'
         delete listed.metadata.plan
         listed.userCount = -1
-        t.same(plain(await store.getCompany(A, 'c1')), expected)
-        t.same((await store.listCompanies(A, ALL)).map(plain), [expected])
+        t.same(plain(await store.profiles.getCompany(A, 'c1')), expected)
+        t.same((await store.profiles.listCompanies(A, ALL)).map(plain), [expected])
       })
 
       t.test('the rows handed to createJob are applied as they were', async (t) => {
@@ -242,34 +242,34 @@ for (const each of storeBackends()) {
         await store.createJob(jobRecord(A, 'j1', T0, 1, 'companies'), rows)
         await store.applyRows(A, 'j1', 1, T0)
         ;(rows[0] as { metadata: Record<string, unknown> }).metadata.a = 2
-        t.same({ ...(await store.getCompany(A, 'c1'))?.metadata }, { a: 1 }, 'the stored metadata is not the row object')
+        t.same({ ...(await store.profiles.getCompany(A, 'c1'))?.metadata }, { a: 1 }, 'the stored metadata is not the row object')
       })
 
       t.test('tenants are isolated', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'companies', [{ company_id: 'c1', metadata: { owner: 'a' } }], T0)
         await identify(store, B, 'j1', 'users', [{ user_id: 'u1', company_id: 'c1' }], T0)
-        t.equal((await store.getCompany(A, 'c1'))?.userCount, 0, "B's user does not count in A")
-        t.equal(await store.getCompany(B, 'c1'), undefined, "A's company is not B's")
+        t.equal((await store.profiles.getCompany(A, 'c1'))?.userCount, 0, "B's user does not count in A")
+        t.equal(await store.profiles.getCompany(B, 'c1'), undefined, "A's company is not B's")
         await identify(store, B, 'j2', 'companies', [{ company_id: 'c1', metadata: { owner: 'b' } }], T0 + 1)
-        t.same(plain(await store.getCompany(B, 'c1')), { companyId: 'c1', metadata: { owner: 'b' }, createdAt: T0 + 1, updatedAt: T0 + 1, lastJobId: 'j2', userCount: 1 })
-        t.same({ ...(await store.getCompany(A, 'c1'))?.metadata }, { owner: 'a' })
+        t.same(plain(await store.profiles.getCompany(B, 'c1')), { companyId: 'c1', metadata: { owner: 'b' }, createdAt: T0 + 1, updatedAt: T0 + 1, lastTouch: { kind: 'job', id: 'j2' }, deletionScheduledAt: null, userCount: 1 })
+        t.same({ ...(await store.profiles.getCompany(A, 'c1'))?.metadata }, { owner: 'a' })
       })
 
       t.test('__proto__, constructor and toString as company ids and metadata keys are ordinary keys', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'users', rowsFromJson('[{"user_id":"u1","company_id":"__proto__"},{"user_id":"u2","company_id":"constructor"}]'), T0)
         await identify(store, A, 'j2', 'companies', rowsFromJson('[{"company_id":"__proto__","metadata":{"__proto__":"polluted","constructor":"ctor","toString":"str"}},{"company_id":"constructor"}]'), T0)
-        const proto = await store.getCompany(A, '__proto__')
+        const proto = await store.profiles.getCompany(A, '__proto__')
         t.equal(proto?.companyId, '__proto__')
         t.equal(proto?.userCount, 1)
         t.same(Object.entries(proto?.metadata ?? {}), [['__proto__', 'polluted'], ['constructor', 'ctor'], ['toString', 'str']])
         t.equal(Object.getPrototypeOf(proto?.metadata), null, 'metadata has no prototype')
-        t.equal((await store.getCompany(A, 'constructor'))?.userCount, 1)
-        t.equal(await store.getCompany(A, 'toString'), undefined)
-        t.equal(await store.getCompany(A, 'hasOwnProperty'), undefined)
-        t.same((await store.listCompanies(A, ALL)).map((company) => company.companyId), ['__proto__', 'constructor'])
-        t.equal(await store.getCompany('__proto__', '__proto__'), undefined, '__proto__ as a tenant')
+        t.equal((await store.profiles.getCompany(A, 'constructor'))?.userCount, 1)
+        t.equal(await store.profiles.getCompany(A, 'toString'), undefined)
+        t.equal(await store.profiles.getCompany(A, 'hasOwnProperty'), undefined)
+        t.same((await store.profiles.listCompanies(A, ALL)).map((company) => company.companyId), ['__proto__', 'constructor'])
+        t.equal(await store.profiles.getCompany('__proto__', '__proto__'), undefined, '__proto__ as a tenant')
         const probe = {} as Record<string, unknown>
         t.equal(probe.polluted, undefined)
         t.equal(Object.hasOwn(Object.prototype, 'polluted'), false)
@@ -280,8 +280,8 @@ for (const each of storeBackends()) {
         const store = await newStore(t)
         await identify(store, A, 'j1', 'companies', [{ company_id: 'c1' }], T0)
         await store.close()
-        t.equal(await store.getCompany(A, 'c1'), undefined)
-        t.same(await store.listCompanies(A, ALL), [])
+        t.equal(await store.profiles.getCompany(A, 'c1'), undefined)
+        t.same(await store.profiles.listCompanies(A, ALL), [])
       })
     })
   })

@@ -38,6 +38,7 @@ function request (tenant: string | null, path: string, extra: Partial<JournalRec
     body: null,
     bodyBytes: 0,
     bodyTruncated: false,
+    warnings: [],
     ...extra
   }
 }
@@ -261,25 +262,25 @@ for (const each of storeBackends()) {
         { user_id: 'u5', company_id: 'c1' }
       ])
       const userIds = async (page: { limit: number, offset: number }, companyId?: string): Promise<string[]> =>
-        (await store.listUsers(A, page, { companyId })).map((user) => user.userId)
+        (await store.profiles.listUsers(A, page, { companyId })).map((user) => user.userId)
       t.same(await userIds(ALL), ['u1', 'u2', 'u3', 'u4', 'u5'], 'no filter')
       t.same(await userIds(ALL, 'c1'), ['u1', 'u3', 'u5'])
       t.same(await userIds(ALL, 'c2'), ['u2'])
       t.same(await userIds(ALL, 'none'), [])
       t.same(await userIds({ limit: 2, offset: 0 }, 'c1'), ['u1', 'u3'], 'the page is cut after filtering')
       t.same(await userIds({ limit: 2, offset: 2 }, 'c1'), ['u5'])
-      t.same(await store.listUsers(A, ALL, {}), await store.listUsers(A, ALL), 'an empty filter is no filter')
+      t.same(await store.profiles.listUsers(A, ALL, {}), await store.profiles.listUsers(A, ALL), 'an empty filter is no filter')
 
       await identify(store, A, 'j2', [{ user_id: 'u1', company_id: 'c2' }])
       t.same(await userIds(ALL, 'c1'), ['u3', 'u5'], 'a moved user leaves its old company')
       t.same(await userIds(ALL, 'c2'), ['u1', 'u2'], 'and keeps its first-identified place in the new one')
-      t.same(await store.listUsers(B, ALL, { companyId: 'c1' }), [], 'a tenant without state')
+      t.same(await store.profiles.listUsers(B, ALL, { companyId: 'c1' }), [], 'a tenant without state')
     })
 
     t.test('companies of a tenant without state', async (t) => {
       const store = await newStore(t)
-      t.equal(await store.getCompany(A, 'c1'), undefined)
-      t.same(await store.listCompanies(A, ALL), [])
+      t.equal(await store.profiles.getCompany(A, 'c1'), undefined)
+      t.same(await store.profiles.listCompanies(A, ALL), [])
     })
 
     t.test('listTenants: every tenant with jobs or faults; journal entries alone do not count', async (t) => {
@@ -312,8 +313,8 @@ for (const each of storeBackends()) {
 
       async function snapshot (store: MockStore, tenant: string): Promise<unknown> {
         return {
-          users: (await store.listUsers(tenant, ALL)).map((user) => user.userId),
-          companies: (await store.listCompanies(tenant, ALL)).map((company) => [company.companyId, company.userCount]),
+          users: (await store.profiles.listUsers(tenant, ALL)).map((user) => user.userId),
+          companies: (await store.profiles.listCompanies(tenant, ALL)).map((company) => [company.companyId, company.userCount]),
           jobs: (await store.listJobs(tenant, ALL)).map((job) => job.jobId),
           faults: ids(await store.listFaults(tenant)),
           journal: (await store.listRequests(tenant, ALL)).map((entry) => entry.path)

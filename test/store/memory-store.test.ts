@@ -154,7 +154,7 @@ for (const each of storeBackends()) {
             t.same(ended?.history.at(-1), { status: terminal, at: T0 + 500 })
             t.equal(await store.applyRows(A, 'j1', 10, T0 + 600), undefined, 'no rows left to apply')
             t.equal((await store.getJob(A, 'j1'))?.completedRows, 1, 'completedRows stays')
-            t.same((await store.listUsers(A, { limit: 10, offset: 0 })).map((user) => user.userId), ['u0'], 'unapplied rows never land')
+            t.same((await store.profiles.listUsers(A, { limit: 10, offset: 0 })).map((user) => user.userId), ['u0'], 'unapplied rows never land')
           })
         }
       })
@@ -164,13 +164,13 @@ for (const each of storeBackends()) {
         const rows = Array.from({ length: 5 }, (_, i) => ({ user_id: `u${i}`, metadata: { n: i } }))
         await store.createJob(jobRecord(A, 'j1', T0, 5), rows)
         t.equal((await store.applyRows(A, 'j1', 0, T0))?.completedRows, 0, 'count 0 applies nothing')
-        t.same(await store.listUsers(A, { limit: 10, offset: 0 }), [])
+        t.same(await store.profiles.listUsers(A, { limit: 10, offset: 0 }), [])
         t.equal((await store.applyRows(A, 'j1', 2, T0 + 10))?.completedRows, 2)
-        t.same((await store.listUsers(A, { limit: 10, offset: 0 })).map((user) => user.userId), ['u0', 'u1'])
+        t.same((await store.profiles.listUsers(A, { limit: 10, offset: 0 })).map((user) => user.userId), ['u0', 'u1'])
         t.equal((await store.applyRows(A, 'j1', 2, T0 + 20))?.completedRows, 4)
         t.equal((await store.applyRows(A, 'j1', 10, T0 + 30))?.completedRows, 5, 'capped at the rows there are')
         t.equal((await store.applyRows(A, 'j1', 1, T0 + 40))?.completedRows, 5, 'nothing more after the end')
-        const users = await store.listUsers(A, { limit: 10, offset: 0 })
+        const users = await store.profiles.listUsers(A, { limit: 10, offset: 0 })
         t.same(users.map((user) => user.userId), ['u0', 'u1', 'u2', 'u3', 'u4'])
         t.same(users.map((user) => user.updatedAt), [T0 + 10, T0 + 10, T0 + 20, T0 + 20, T0 + 30], 'each chunk at its own time')
         t.same(users.map((user) => user.metadata.n), [0, 1, 2, 3, 4])
@@ -194,7 +194,7 @@ for (const each of storeBackends()) {
           await walk(store, A, 'c', ['validating', 'failed'], T0 + 5)
           t.same((await store.listJobs(A, { limit: 10, offset: 0 })).map((job) => job.jobId), ['e', 'd', 'c'], 'then a is forgotten')
           t.equal((await store.getJob(A, 'e'))?.status, 'queued', 'a job that has not ended is never dropped')
-          t.ok(await store.getUser(A, 'b') === undefined, 'b never applied its row')
+          t.ok(await store.profiles.getUser(A, 'b') === undefined, 'b never applied its row')
         })
 
         t.test('0 forgets a job as soon as it ends', async (t) => {
@@ -206,7 +206,7 @@ for (const each of storeBackends()) {
           t.equal(ended?.endTime, T0 + 10)
           t.equal(await store.getJob(A, 'j1'), undefined)
           t.same((await store.listJobs(A, { limit: 10, offset: 0 })).map((job) => job.jobId), ['running'], 'non-terminal jobs stay')
-          t.equal((await store.getUser(A, 'u0'))?.lastJobId, 'j1', 'users outlive the jobs that wrote them')
+          t.equal((await store.profiles.getUser(A, 'u0'))?.lastTouch.id, 'j1', 'users outlive the jobs that wrote them')
         })
 
         t.test('is per tenant', async (t) => {
@@ -227,32 +227,32 @@ for (const each of storeBackends()) {
     t.test('users', async (t) => {
       t.test('created on first identify', async (t) => {
         const store = await newStore(t)
-        t.equal(await store.getUser(A, 'u1'), undefined)
+        t.equal(await store.profiles.getUser(A, 'u1'), undefined)
         await identify(store, A, 'j1', [{ user_id: 'u1' }, { user_id: 'u2', company_id: 'c1', metadata: { plan: 'pro', seats: 3 } }], T0)
-        const u1 = await store.getUser(A, 'u1') as StoredUser
-        t.same(u1, { userId: 'u1', companyId: null, metadata: {}, createdAt: T0, updatedAt: T0, lastJobId: 'j1' })
+        const u1 = await store.profiles.getUser(A, 'u1') as StoredUser
+        t.same(u1, { userId: 'u1', companyId: null, metadata: {}, createdAt: T0, updatedAt: T0, lastTouch: { kind: 'job', id: 'j1' }, deletionScheduledAt: null })
         t.equal(Object.getPrototypeOf(u1.metadata), null, 'metadata has no prototype')
-        t.same(await store.getUser(A, 'u2'), { userId: 'u2', companyId: 'c1', metadata: { plan: 'pro', seats: 3 }, createdAt: T0, updatedAt: T0, lastJobId: 'j1' })
+        t.same(await store.profiles.getUser(A, 'u2'), { userId: 'u2', companyId: 'c1', metadata: { plan: 'pro', seats: 3 }, createdAt: T0, updatedAt: T0, lastTouch: { kind: 'job', id: 'j1' }, deletionScheduledAt: null })
       })
 
       t.test('metadata merges across jobs, null removes a property', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', [{ user_id: 'u1', metadata: { a: 1, b: 'x', gone: true } }], T0)
         await identify(store, A, 'j2', [{ user_id: 'u1', metadata: { b: 'y', c: false, gone: null } }], T0 + 1000)
-        const user = await store.getUser(A, 'u1')
+        const user = await store.profiles.getUser(A, 'u1')
         t.same({ ...user?.metadata }, { a: 1, b: 'y', c: false })
         t.notOk(user !== undefined && 'gone' in user.metadata)
         await identify(store, A, 'j3', [{ user_id: 'u1' }], T0 + 2000)
-        t.same({ ...(await store.getUser(A, 'u1'))?.metadata }, { a: 1, b: 'y', c: false }, 'omitted metadata keeps it all')
+        t.same({ ...(await store.profiles.getUser(A, 'u1'))?.metadata }, { a: 1, b: 'y', c: false }, 'omitted metadata keeps it all')
       })
 
       t.test('a new company_id moves the user; an omitted one keeps it', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', [{ user_id: 'u1', company_id: 'c1' }], T0)
         await identify(store, A, 'j2', [{ user_id: 'u1', company_id: 'c2' }], T0 + 1)
-        t.equal((await store.getUser(A, 'u1'))?.companyId, 'c2')
+        t.equal((await store.profiles.getUser(A, 'u1'))?.companyId, 'c2')
         await identify(store, A, 'j3', [{ user_id: 'u1', metadata: { x: 1 } }], T0 + 2)
-        t.equal((await store.getUser(A, 'u1'))?.companyId, 'c2')
+        t.equal((await store.profiles.getUser(A, 'u1'))?.companyId, 'c2')
       })
 
       t.test('later rows in the same job win', async (t) => {
@@ -262,20 +262,20 @@ for (const each of storeBackends()) {
           { user_id: 'u2' },
           { user_id: 'u1', company_id: 'c2', metadata: { a: 2, second: 'yes' } }
         ], T0)
-        const user = await store.getUser(A, 'u1')
+        const user = await store.profiles.getUser(A, 'u1')
         t.equal(user?.companyId, 'c2')
         t.same({ ...user?.metadata }, { a: 2, first: 'yes', second: 'yes' })
-        t.same((await store.listUsers(A, { limit: 10, offset: 0 })).map((u) => u.userId), ['u1', 'u2'], 'one user per id, in first-seen order')
+        t.same((await store.profiles.listUsers(A, { limit: 10, offset: 0 })).map((u) => u.userId), ['u1', 'u2'], 'one user per id, in first-seen order')
       })
 
-      t.test('createdAt stays; updatedAt and lastJobId follow the latest job', async (t) => {
+      t.test('createdAt stays; updatedAt and lastTouch follow the latest job', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'j1', [{ user_id: 'u1' }], T0)
         await identify(store, A, 'j2', [{ user_id: 'u1', metadata: { a: 1 } }], T0 + 5000)
-        const user = await store.getUser(A, 'u1')
+        const user = await store.profiles.getUser(A, 'u1')
         t.equal(user?.createdAt, T0)
         t.equal(user?.updatedAt, T0 + 5000)
-        t.equal(user?.lastJobId, 'j2')
+        t.equal(user?.lastTouch.id, 'j2')
       })
 
       t.test('listUsers: first-identified order with limit and offset', async (t) => {
@@ -283,50 +283,50 @@ for (const each of storeBackends()) {
         await identify(store, A, 'j1', [{ user_id: 'c' }, { user_id: 'a' }], T0)
         await identify(store, A, 'j2', [{ user_id: 'b' }, { user_id: 'a' }, { user_id: 'd' }], T0 + 1)
         const ids = async (limit: number, offset: number): Promise<string[]> =>
-          (await store.listUsers(A, { limit, offset })).map((user) => user.userId)
+          (await store.profiles.listUsers(A, { limit, offset })).map((user) => user.userId)
         t.same(await ids(10, 0), ['c', 'a', 'b', 'd'])
         t.same(await ids(2, 0), ['c', 'a'])
         t.same(await ids(2, 2), ['b', 'd'])
         t.same(await ids(2, 3), ['d'])
         t.same(await ids(2, 4), [])
         t.same(await ids(0, 0), [])
-        t.same(await store.listUsers('nobody', { limit: 10, offset: 0 }), [])
+        t.same(await store.profiles.listUsers('nobody', { limit: 10, offset: 0 }), [])
       })
 
       t.test('returned users are detached copies', async (t) => {
         const store = await newStore(t)
         const rows: JobRow[] = [{ user_id: 'u1', company_id: 'c1', metadata: { a: 1 } }]
         await identify(store, A, 'j1', rows, T0)
-        const fromGet = await store.getUser(A, 'u1') as StoredUser
+        const fromGet = await store.profiles.getUser(A, 'u1') as StoredUser
         fromGet.companyId = 'hacked'
         fromGet.metadata.a = 'hacked'
         fromGet.metadata.added = true
-        const [fromList] = await store.listUsers(A, { limit: 1, offset: 0 })
+        const [fromList] = await store.profiles.listUsers(A, { limit: 1, offset: 0 })
         delete (fromList as StoredUser).metadata.a
         ;(fromList as StoredUser).updatedAt = 0
         // The rows the job was created with do not alias the stored profile either.
         ;(rows[0] as JobRow & { metadata: Record<string, unknown> }).metadata.a = 'from the row'
-        const user = await store.getUser(A, 'u1')
-        t.same(user, { userId: 'u1', companyId: 'c1', metadata: { a: 1 }, createdAt: T0, updatedAt: T0, lastJobId: 'j1' })
-        t.not(await store.getUser(A, 'u1'), await store.getUser(A, 'u1'), 'a new object each time')
+        const user = await store.profiles.getUser(A, 'u1')
+        t.same(user, { userId: 'u1', companyId: 'c1', metadata: { a: 1 }, createdAt: T0, updatedAt: T0, lastTouch: { kind: 'job', id: 'j1' }, deletionScheduledAt: null })
+        t.not(await store.profiles.getUser(A, 'u1'), await store.profiles.getUser(A, 'u1'), 'a new object each time')
       })
 
       t.test('tenants are isolated', async (t) => {
         const store = await newStore(t)
         await identify(store, A, 'ja', [{ user_id: 'same', company_id: 'ca', metadata: { who: 'a' } }], T0)
-        t.equal(await store.getUser(B, 'same'), undefined, 'B does not see A\'s user')
-        t.same(await store.listUsers(B, { limit: 10, offset: 0 }), [])
+        t.equal(await store.profiles.getUser(B, 'same'), undefined, 'B does not see A\'s user')
+        t.same(await store.profiles.listUsers(B, { limit: 10, offset: 0 }), [])
         t.same(await store.listJobs(B, { limit: 10, offset: 0 }), [], 'B does not see A\'s jobs')
         t.equal(await store.getJob(B, 'ja'), undefined)
         await identify(store, B, 'jb', [{ user_id: 'same', metadata: { who: 'b' } }], T0 + 1)
-        const a = await store.getUser(A, 'same')
-        const b = await store.getUser(B, 'same')
+        const a = await store.profiles.getUser(A, 'same')
+        const b = await store.profiles.getUser(B, 'same')
         t.same({ ...a?.metadata }, { who: 'a' })
         t.equal(a?.companyId, 'ca')
-        t.equal(a?.lastJobId, 'ja')
+        t.equal(a?.lastTouch.id, 'ja')
         t.same({ ...b?.metadata }, { who: 'b' })
         t.equal(b?.companyId, null)
-        t.equal(b?.lastJobId, 'jb')
+        t.equal(b?.lastTouch.id, 'jb')
         t.same((await store.listJobs(A, { limit: 10, offset: 0 })).map((job) => job.jobId), ['ja'])
         t.same((await store.listJobs(B, { limit: 10, offset: 0 })).map((job) => job.jobId), ['jb'])
       })
@@ -338,8 +338,8 @@ for (const each of storeBackends()) {
         await store.applyRows(A, 'j', 1, T0 + 1)
         t.equal((await store.getJob(A, 'j'))?.completedRows, 1)
         t.equal((await store.getJob(B, 'j'))?.completedRows, 0)
-        t.ok(await store.getUser(A, 'ua'))
-        t.equal(await store.getUser(B, 'ub'), undefined)
+        t.ok(await store.profiles.getUser(A, 'ua'))
+        t.equal(await store.profiles.getUser(B, 'ub'), undefined)
       })
 
       t.test('__proto__, constructor and prototype are stored as ordinary keys', async (t) => {
@@ -350,19 +350,19 @@ for (const each of storeBackends()) {
         ]`)
         t.ok(Object.hasOwn(rows[0]?.metadata ?? {}, '__proto__'), 'the parsed row has an own __proto__')
         await identify(store, A, 'j1', rows, T0)
-        const user = await store.getUser(A, 'u1') as StoredUser
+        const user = await store.profiles.getUser(A, 'u1') as StoredUser
         t.same(Object.keys(user.metadata).sort(), ['__proto__', 'constructor', 'polluted', 'prototype'])
         t.equal(Object.getOwnPropertyDescriptor(user.metadata, '__proto__')?.value, 'p')
         t.equal(user.metadata.constructor, 'c')
         t.equal(user.metadata.prototype, 'x')
         t.equal(Object.getPrototypeOf(user.metadata), null)
-        const other = await store.getUser(A, 'u2') as StoredUser
+        const other = await store.profiles.getUser(A, 'u2') as StoredUser
         t.equal(Object.getPrototypeOf(other.metadata), null, 'an object under __proto__ does not become a prototype')
         t.equal((other.metadata as Record<string, unknown>).polluted, undefined)
         assertPrototypeClean(t)
 
         await identify(store, A, 'j2', rowsFromJson('[{"user_id":"u1","metadata":{"__proto__":null,"constructor":"c2"}}]'), T0 + 1)
-        const after = await store.getUser(A, 'u1') as StoredUser
+        const after = await store.profiles.getUser(A, 'u1') as StoredUser
         t.same(Object.keys(after.metadata).sort(), ['constructor', 'polluted', 'prototype'], 'null removes __proto__ like any key')
         t.equal(after.metadata.constructor, 'c2')
         assertPrototypeClean(t)
@@ -371,10 +371,10 @@ for (const each of storeBackends()) {
       t.test('__proto__ and constructor as user ids, job ids and tenants', async (t) => {
         const store = await newStore(t)
         await identify(store, '__proto__', 'constructor', rowsFromJson('[{"user_id":"__proto__"},{"user_id":"constructor"},{"user_id":"toString"}]'), T0)
-        t.same((await store.listUsers('__proto__', { limit: 10, offset: 0 })).map((user) => user.userId), ['__proto__', 'constructor', 'toString'])
-        t.equal((await store.getUser('__proto__', '__proto__'))?.lastJobId, 'constructor')
+        t.same((await store.profiles.listUsers('__proto__', { limit: 10, offset: 0 })).map((user) => user.userId), ['__proto__', 'constructor', 'toString'])
+        t.equal((await store.profiles.getUser('__proto__', '__proto__'))?.lastTouch.id, 'constructor')
         t.equal((await store.getJob('__proto__', 'constructor'))?.completedRows, 3)
-        t.equal(await store.getUser(A, 'constructor'), undefined)
+        t.equal(await store.profiles.getUser(A, 'constructor'), undefined)
         t.equal(await store.getJob(A, 'constructor'), undefined)
         assertPrototypeClean(t)
       })
@@ -387,9 +387,9 @@ t.test('close() forgets everything', async (t) => {
   await identify(store, A, 'j1', [{ user_id: 'u1' }], T0)
   t.equal(await store.close(), undefined)
   t.equal(await store.getJob(A, 'j1'), undefined)
-  t.equal(await store.getUser(A, 'u1'), undefined)
+  t.equal(await store.profiles.getUser(A, 'u1'), undefined)
   t.same(await store.listJobs(A, { limit: 10, offset: 0 }), [])
-  t.same(await store.listUsers(A, { limit: 10, offset: 0 }), [])
+  t.same(await store.profiles.listUsers(A, { limit: 10, offset: 0 }), [])
   t.equal(await store.applyRows(A, 'j1', 1, T0), undefined)
   t.equal(await store.transitionJob(A, 'j1', 'completed', 'failed', T0), undefined)
 })

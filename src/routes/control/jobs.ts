@@ -84,8 +84,10 @@ export const controlJobs: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/clock/flush', {
-    schema: { tags: [CONTROL_TAG], summary: 'Run every pending job to its end now', headers: Headers, querystring: ScopeQuery, response: { 200: FlushResult, ...controlErrors } }
+    schema: { tags: [CONTROL_TAG], summary: 'Run every pending job to its end, and every scheduled deletion, now', headers: Headers, querystring: ScopeQuery, response: { 200: FlushResult, ...controlErrors } }
   }, async (request) => {
-    return { finished: await runner.flush(scopeTenant(request)) }
+    const tenant = scopeTenant(request)
+    const finished = await runner.flush(tenant)
+    return { finished, deleted: await app.mock.deletions.flush(tenant) }
   })
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { Fault, FlushResult, JournalEntry, MockCompany, MockJob, MockUser, ResetResult } from '../../../schemas/control.js'
+import { Fault, FlushResult, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser, ResetResult } from '../../../schemas/control.js'
 import { ErrorEnvelope, type ErrorEntry } from '../../../schemas/errors.js'
 import { Health } from '../../../schemas/health.js'
 import { AUTH_MESSAGES } from '../../../src/http/auth.js'
@@ -22,6 +22,8 @@ const ROUTES = [
   ['POST', '/jobs/j1/fail'],
   ['POST', '/clock/flush'],
   ['GET', '/requests'],
+  ['GET', '/events'],
+  ['GET', '/deletions'],
   ['POST', '/faults'],
   ['GET', '/faults'],
   ['DELETE', '/faults'],
@@ -34,8 +36,10 @@ const READS = [
   ['GET', '/companies', Type.Array(MockCompany), []],
   ['GET', '/jobs', Type.Array(MockJob), []],
   ['GET', '/requests', Type.Array(JournalEntry), []],
+  ['GET', '/events', Type.Array(MockEvent), []],
+  ['GET', '/deletions', Type.Array(MockDeletion), []],
   ['GET', '/faults', Type.Array(Fault), []],
-  ['POST', '/clock/flush', FlushResult, { finished: 0 }]
+  ['POST', '/clock/flush', FlushResult, { finished: 0, deleted: { users: 0, companies: 0 } }]
 ] as const
 
 function authFailure (failure: AuthFailure): ErrorEntry {
@@ -122,7 +126,7 @@ t.test('an unknown control route is a 404 route_not_found, key or not', async (t
   t.equal(res.statusCode, 404)
   const body = expectOneError(t, res)
   // The list of routes in the message belongs to the not-found handler (tested with it).
-  t.match(body.errors[0]?.message, /^There is no GET "\/__mock\/nothing-here" route\. The mock serves /)
+  t.match(body.errors[0]?.message, /^There is no GET "\/__mock\/nothing-here" route\. \/documentation lists what the mock serves/)
   t.same({ ...body.errors[0], message: '' }, { error: 'not_found', error_code: 'route_not_found', message: '', details: 'GET "/__mock/nothing-here"' })
 })
 

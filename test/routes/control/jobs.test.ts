@@ -38,6 +38,8 @@ function jobNotFound (jobId: string): ErrorEntry[] {
   }]
 }
 
+const NONE_DELETED = { users: 0, companies: 0 }
+
 function finished (jobId: string, status: 'completed' | 'failed'): ErrorEntry[] {
   return [{ error: 'conflict', error_code: 'job_finished', message: `Job ${jobId} has already ${status}; it cannot move any more.`, details: status }]
 }
@@ -375,7 +377,7 @@ t.test('POST /__mock/clock/flush', async (t) => {
     const second = await acceptUsers(t, app, [{ user_id: 'u', metadata: { n: 2 } }], { headers: { 'x-mock-job-outcome': 'failed@pending_refresh' } })
     const third = await acceptUsers(t, app, [{ user_id: 'u', metadata: { n: 3 } }])
     const theirs = await acceptUsers(t, app, users(1), { key: OTHER })
-    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 3 })
+    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 3, deleted: NONE_DELETED })
     const done: MockJobState = { history: [['queued', 0], ['validating', 0], ['processing', 0], ['pending_refresh', 0], ['completed', 0]], completed_rows: 1 }
     t.same(expectOk(t, await control(app, 'GET', '/jobs'), JobList), [
       mockJobView(third, done),
@@ -385,28 +387,28 @@ t.test('POST /__mock/clock/flush', async (t) => {
     const [stored] = expectOk<Array<{ metadata: unknown }>>(t, await control(app, 'GET', '/users'), Type.Array(Type.Any()))
     t.same(stored?.metadata, { n: 3 }, 'applied in order: the last job wins')
     t.same(expectOk(t, await control(app, 'GET', '/jobs', { key: OTHER }), JobList), [mockJobView(theirs, { history: [['queued', 0]] })])
-    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 0 }, 'nothing left')
+    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 0, deleted: NONE_DELETED }, 'nothing left')
   })
 
   t.test('?all=1 flushes every key', async (t) => {
     const { app } = await testApp(t, { MOCK_CLOCK: 'manual' })
     const mine = await acceptUsers(t, app, users(2))
     const theirs = await acceptUsers(t, app, users(1), { key: OTHER })
-    t.same(expectOk(t, await control(app, 'POST', '/clock/flush?all=1', { key: null }), FlushResult), { finished: 2 })
+    t.same(expectOk(t, await control(app, 'POST', '/clock/flush?all=1', { key: null }), FlushResult), { finished: 2, deleted: NONE_DELETED })
     for (const [key, job, rows] of [[KEY, mine, 2], [OTHER, theirs, 1]] as const) {
       t.same(expectOk(t, await control(app, 'GET', '/jobs', { key }), JobList), [mockJobView(job, {
         history: [['queued', 0], ['validating', 0], ['processing', 0], ['pending_refresh', 0], ['completed', 0]],
         completed_rows: rows
       })])
     }
-    t.same(expectOk(t, await control(app, 'POST', '/clock/flush?all=1', { key: null }), FlushResult), { finished: 0 })
+    t.same(expectOk(t, await control(app, 'POST', '/clock/flush?all=1', { key: null }), FlushResult), { finished: 0, deleted: NONE_DELETED })
   })
 
   t.test('on the auto clock: jobs end now and their timers go', async (t) => {
     const { app, clock } = await testApp(t)
     const job = await acceptUsers(t, app, users(4))
     await clock.advance(450)
-    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 1 })
+    t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 1, deleted: NONE_DELETED })
     t.equal(clock.pending, 0)
     expectJob(t, await control(app, 'GET', `/jobs/${job.job_id}`), job, {
       history: [['queued', 0], ['validating', 200], ['processing', 400], ['pending_refresh', 450], ['completed', 450]],
@@ -428,7 +430,7 @@ t.test('MOCK_CLOCK=manual on the system clock: no timers at all; jobs move only 
   const moved = expectOk<MockJob>(t, await advance(app, jobId), MockJob)
   t.equal(moved.status, 'validating')
   t.equal(clock.pending, 0, 'none after advance')
-  t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 1 })
+  t.same(expectOk(t, await control(app, 'POST', '/clock/flush'), FlushResult), { finished: 1, deleted: NONE_DELETED })
   const done = expectOk<MockJob>(t, await control(app, 'GET', `/jobs/${jobId}`), MockJob)
   t.same([done.status, done.completed_rows], ['completed', 2])
   t.equal(clock.pending, 0)

@@ -28,6 +28,7 @@ function entry (res: LightMyRequestResponse, fields: Partial<Expected> & Pick<Ex
     body: null,
     body_bytes: 0,
     body_truncated: false,
+    warnings: [],
     ...fields
   }
 }

@@ -47,7 +47,9 @@ function user (jobId: string, userId: string, fields: { companyId?: string | nul
     metadata: fields.metadata ?? {},
     created_at: isoAt(fields.created ?? 0),
     updated_at: isoAt(fields.updated ?? fields.created ?? 0),
-    last_job_id: jobId
+    last_touched_by: { type: 'job', id: jobId },
+    last_job_id: jobId,
+    deletion_scheduled_at: null
   }
 }
 
@@ -59,7 +61,9 @@ function company (jobId: string, companyId: string, userCount: number, fields: {
     user_count: userCount,
     created_at: isoAt(fields.created ?? 0),
     updated_at: isoAt(fields.updated ?? fields.created ?? 0),
-    last_job_id: jobId
+    last_touched_by: { type: 'job', id: jobId },
+    last_job_id: jobId,
+    deletion_scheduled_at: null
   }
 }
 
