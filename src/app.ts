@@ -128,7 +128,7 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
 
   await app.register(openapi)
   await app.register(mockState, { config, clock, store, runner, deletions: scheduler, keys, startedAt: clock.now() })
-  await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT, realtimeBodyLimit: config.MOCK_REALTIME_BODY_LIMIT })
+  await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT })
   await app.register(requestContext)
   await app.register(drainOnClose)
   await app.register(bodyParser)

@@ -40,7 +40,7 @@ export function readCommand (argv: readonly string[], env: Readonly<Record<strin
 export function helpText (): string {
   const rows = describeSettings().map((s) => `  ${`${s.flag} <value>`.padEnd(32)}${s.name.padEnd(26)}default: ${s.default}\n${' '.repeat(34)}${s.description}`)
   return [
-    `userpilot-mock ${VERSION}: a local mock of Userpilot's bulk identify API`,
+    `userpilot-mock ${VERSION}: a local, stateful mock of Userpilot's server API (identify, track, deletes, bulk identify and its jobs)`,
     '',
     'Usage: userpilot-mock [options]',
     '',

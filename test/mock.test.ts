@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
-import { Fault, JournalEntry, MockCompany, MockJob, MockUser } from '../schemas/control.js'
+import { Fault, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../schemas/control.js'
 import { ErrorEnvelope } from '../schemas/errors.js'
 import { ManualClock, MockControlError, startMock, type MockServer, type StartMockOptions } from '../src/index.js'
 import type { SystemClock } from '../src/clock.js'
@@ -264,4 +264,26 @@ t.test('a ManualClock drives job time', async (t) => {
   t.equal((await mock.job(KEY, jobId))?.status, 'validating')
   await clock.runAll()
   t.equal((await mock.job(KEY, jobId))?.status, 'completed')
+})
+
+t.test('events, deletions and warnings through the library', async (t) => {
+  const clock = new ManualClock()
+  const mock = await started(t, { clock })
+  const send = async (method: string, path: string, body: unknown, headers: Record<string, string> = { 'x-api-version': '2020-09-22' }): Promise<number> =>
+    (await fetch(`${mock.url}${path}`, { method, headers: { authorization: `Token ${KEY}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })).status
+  t.equal(await send('POST', '/v1/identify', { user_id: 'u1', company: { id: 'c1' } }), 202)
+  t.equal(await send('POST', '/v1/track', { user_id: 'u1', event_name: 'Clicked', metadata: { n: 1 } }, {}), 202)
+  t.equal(await send('POST', '/v1/companies/identify', { company_id: 'c2' }), 202)
+  const events = each(t, MockEvent, await mock.events(KEY))
+  t.strictSame(events.map((event) => event.event_type), ['identify_company', 'track', 'identify_user'])
+  t.strictSame((await mock.events(KEY, { eventType: 'track', userId: 'u1', companyId: 'c1', eventName: 'Clicked' })).map((event) => event.metadata), [{ n: 1 }], 'every filter')
+  t.strictSame(await mock.events(KEY, { eventName: 'nope' }), [])
+  t.strictSame(await mock.events(OTHER), [], 'per key')
+  t.strictSame((await mock.requests(KEY, { warnings: true })).map((entry) => entry.warnings.map((warning) => warning.code)), [['missing_api_version']])
+  t.equal((await mock.requests(KEY)).length, 3)
+  t.equal(await send('DELETE', '/v1/users', { users: ['u1'] }), 202)
+  t.strictSame(each(t, MockDeletion, await mock.deletions(KEY)), [{ key_id: ENV, type: 'users', id: 'u1', deletion_scheduled_at: '2025-05-20T02:00:00.000Z' }])
+  t.equal(await mock.flush(KEY), 0, 'no job to finish…')
+  t.equal(await mock.user(KEY, 'u1'), undefined, '…but the deletion was carried out')
+  t.strictSame(await mock.deletions(KEY), [])
 })

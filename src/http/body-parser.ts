@@ -1,6 +1,6 @@
 import fastifyMultipart from '@fastify/multipart'
 import fp from 'fastify-plugin'
-import type { FastifyInstance, preValidationHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify'
 import { apiError, excerpt, type ApiError } from '../errors.js'
 
 declare module 'fastify' {
@@ -39,11 +39,17 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
   })
 }, { name: 'body-parser', fastify: '5.x' })
 
-/** No body and no Content-Type: nothing was parsed, so the content type is what is wrong. */
-export function missingContentType (multipart: boolean): ApiError {
+/** A 415: the content type the route takes instead of `given` (the header's value, or none). */
+export function unsupportedContentType (given: string | undefined, multipart: boolean): ApiError {
   return apiError(415, 'unsupported_content_type',
     `Send the body as Content-Type: application/json${multipart ? ' (or multipart/form-data with an NDJSON file in the field "file")' : ''}.`,
-    'content-type "(none)"')
+    `content-type ${excerpt(given ?? '(none)')}`)
+}
+
+/** Whether a route takes uploads (the bulk routes list multipart/form-data among their body's content types). */
+export function takesUploads (request: FastifyRequest): boolean {
+  const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined
+  return body?.content?.['multipart/form-data'] !== undefined
 }
 
 /**
@@ -51,7 +57,8 @@ export function missingContentType (multipart: boolean): ApiError {
  * the answer is the 415 of the documented order of checks, not a validation 400.
  */
 export const requireJsonBody: preValidationHookHandler = function requireJsonBody (request, _reply, done) {
-  done(request.body === undefined ? missingContentType(false) : undefined)
+  // No body and no Content-Type: nothing was parsed, so the content type is what is wrong.
+  done(request.body === undefined ? unsupportedContentType(undefined, false) : undefined)
 }
 
 /**

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { ErrorEntry } from '../../schemas/errors.js'
 import { ApiError, apiError, envelope, excerpt, labelFor, shortText } from '../errors.js'
 import { StoreUnavailableError } from '../store/store-unavailable.js'
+import { takesUploads, unsupportedContentType } from './body-parser.js'
 import { logRequest, setStandardHeaders } from './request-context.js'
 import { validationEntries } from './validation.js'
 
@@ -28,15 +29,13 @@ function fromFastifyError (error: FastifyError, request: FastifyRequest, limits:
       return entries.length > 0 ? new ApiError(400, entries) : apiError(400, 'invalid_request', error.message, context)
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return apiError(415, 'unsupported_content_type',
-        'Send the body as Content-Type: application/json (or multipart/form-data with an NDJSON file in the field "file").',
-        `content-type ${excerpt(contentType ?? '(none)')}`)
+      return unsupportedContentType(contentType, takesUploads(request))
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
-      // Real-time calls take MOCK_REALTIME_BODY_LIMIT, some control routes less (a fault rule: 1 MiB).
+      // The real-time /v1 calls take MOCK_REALTIME_BODY_LIMIT, some control routes less (a fault rule: 1 MiB).
       const limit = request.routeOptions.bodyLimit as number
       const message = limit === bodyLimit
         ? `The request body is larger than ${bodyLimit} bytes (MOCK_BODY_LIMIT). Split the rows into several requests.`
-        : limit === limits.realtimeBodyLimit
+        : String(request.routeOptions.url).startsWith('/v1/')
           ? `The request body is larger than ${limit} bytes (MOCK_REALTIME_BODY_LIMIT): a real-time call carries one profile or event; send many through the bulk endpoints.`
           : `The request body is larger than ${limit} bytes, the most this route takes.`
       return apiError(413, 'body_too_large', message, `limit ${limit} bytes`)
@@ -62,8 +61,8 @@ function fromFastifyError (error: FastifyError, request: FastifyRequest, limits:
  * our ApiErrors, Fastify's client errors (validation, body parsing, limits),
  * unknown routes, and — without its stack — anything unexpected.
  */
-/** The body limits the 413 messages name. */
-interface BodyLimits { bodyLimit: number, realtimeBodyLimit: number }
+/** The body limit the 413 messages name. */
+interface BodyLimits { bodyLimit: number }
 
 export const errorHandler = fp(async function errorHandler (app: FastifyInstance, options: BodyLimits) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {

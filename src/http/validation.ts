@@ -10,7 +10,7 @@ import { excerpt, labelFor, shortText } from '../errors.js'
 /** Most error entries in one response, as SPEC 1.2 says. */
 export const MAX_ERRORS = 100
 
-/** How a body's problems are named (its schema's BODY_SHAPE), with the body's fields. */
+/** How a body's problems are named (its schema's BODY_SHAPE), with the body's fields (each shaped body requires some). */
 interface BodyShape {
   kind: 'rows' | 'ids' | 'single'
   /** The body's fields; for `rows` and `ids`, the first is the array. */
@@ -27,7 +27,7 @@ interface Problem extends FastifySchemaValidationError {
 function shapeOf (schema: TSchema): BodyShape | null {
   const kind = schema[BODY_SHAPE] as BodyShape['kind'] | undefined
   if (kind === undefined) return null
-  return { kind, fields: Object.keys(schema.properties as object), required: (schema.required ?? []) as string[] }
+  return { kind, fields: Object.keys(schema.properties as object), required: schema.required as string[] }
 }
 
 function collect (errors: Iterable<ValueError>, shape: BodyShape | null = null): Problem[] {
@@ -183,7 +183,8 @@ function singleEntry (shape: BodyShape, segments: readonly string[], problem: Pr
   if (segments.length === 0) {
     const optional = shape.fields.filter((field) => !shape.required.includes(field))
     const names = (fields: string[]): string => fields.map((field) => `"${field}"`).join(', ')
-    return entry('invalid_body', `The body must be a JSON object with ${names(shape.required)}${optional.length > 0 ? ` (and optionally ${names(optional)})` : ''}.`, 'body')
+    // Every single-object body has optional fields (metadata at least).
+    return entry('invalid_body', `The body must be a JSON object with ${names(shape.required)} (and optionally ${names(optional)}).`, 'body')
   }
   const [field, key] = segments
   // The company object's id is a field of its own, not one of the company's properties.

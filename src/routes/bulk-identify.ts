@@ -6,7 +6,7 @@ import { JobAccepted, type JobType } from '../../schemas/jobs.js'
 import { apiError, excerpt } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { baseUrl } from '../http/base-url.js'
-import { missingContentType, multipartUploads } from '../http/body-parser.js'
+import { multipartUploads, unsupportedContentType } from '../http/body-parser.js'
 import { readNdjson, type RowCheck } from '../http/ndjson.js'
 import { rowChecker } from '../http/validation.js'
 import { inspectBody, refuseIfStrict, warningsOf } from '../http/fidelity.js'
@@ -140,7 +140,7 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
         // A JSON body's warnings were weighed before the handler; an upload's rows only now.
         refuseIfStrict(request, strict)
       } else if (request.body === undefined) {
-        throw missingContentType(true)
+        throw unsupportedContentType(undefined, true)
       } else {
         submission = { rows: (request.body as Record<string, JobRow[]>)[collection] as JobRow[], fileSize: request.bodyBytes, filename: undefined }
       }

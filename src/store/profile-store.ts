@@ -49,7 +49,7 @@ export interface ScheduledDeletion {
 export function compareDeletions (a: ScheduledDeletion, b: ScheduledDeletion): number {
   if (a.dueAt !== b.dueAt) return a.dueAt - b.dueAt
   if (a.kind !== b.kind) return a.kind === 'users' ? -1 : 1
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+  return a.id.localeCompare(b.id)
 }
 
 /** Profiles forgotten by a run of the due deletions. */

@@ -65,13 +65,13 @@ export function decTouch (field: string): Touch {
   return field.startsWith('r') ? { kind: 'request', id: dec(field.slice(1)) } : { kind: 'job', id: dec(field) }
 }
 
-/** A due time from ZSCORE (null when there is no mark). */
-function decDue (score: string | null | undefined): number | null {
-  return score === null || score === undefined ? null : Number(score)
+/** A due time from ZSCORE or ZMSCORE (null when there is no mark). */
+function decDue (score: string | null): number | null {
+  return score === null ? null : Number(score)
 }
 
 /** A stored user record: company (or empty), createdAt, updatedAt, last touch, first-seen sequence, metadata pairs; and its deletion mark's score. */
-export function decUser (userField: string, record: string, deletion: string | null | undefined): StoredUser {
+export function decUser (userField: string, record: string, deletion: string | null): StoredUser {
   const fields = record.split('\n')
   const [company, createdAt, updatedAt, touch] = fields as [string, string, string, string]
   return {
@@ -86,7 +86,7 @@ export function decUser (userField: string, record: string, deletion: string | n
 }
 
 /** A stored company record: createdAt, updatedAt, last touch, metadata pairs; and its deletion mark's score. */
-export function decCompany (companyField: string, record: string, deletion: string | null | undefined): StoredCompany {
+export function decCompany (companyField: string, record: string, deletion: string | null): StoredCompany {
   const fields = record.split('\n')
   const [createdAt, updatedAt, touch] = fields as [string, string, string]
   return { companyId: dec(companyField), metadata: decMetadata(fields, 3), createdAt: Number(createdAt), updatedAt: Number(updatedAt), lastTouch: decTouch(touch), deletionScheduledAt: decDue(deletion) }

@@ -37,7 +37,7 @@ export class RedisProfiles implements ProfileStore {
       const [records, dues] = await this.#ctx.exec(this.#ctx.redis.multi().hmget(`${t}users`, ...fields).zmscore(`${t}udel`, ...fields)) as [Array<string | null>, Array<string | null>]
       return fields.flatMap((field, index) => {
         const record = records[index]
-        return record === null || record === undefined ? [] : [decUser(field, record, dues[index])]
+        return record === null || record === undefined ? [] : [decUser(field, record, dues[index] as string | null)]
       })
     })
   }
@@ -62,7 +62,7 @@ export class RedisProfiles implements ProfileStore {
       const [records, dues, ...counts] = await this.#ctx.exec(multi) as [Array<string | null>, Array<string | null>, ...number[]]
       return fields.flatMap((field, index) => {
         const record = records[index]
-        return record === null || record === undefined ? [] : [{ ...decCompany(field, record, dues[index]), userCount: counts[index] as number }]
+        return record === null || record === undefined ? [] : [{ ...decCompany(field, record, dues[index] as string | null), userCount: counts[index] as number }]
       })
     })
   }

@@ -19,10 +19,11 @@ export interface TestApp {
   clock: ManualClock
 }
 
-/** A fresh app on a manual clock, never listening, closed when the test ends. */
-export async function testApp (t: Test, config: Partial<Config> = {}, options: Omit<BuildAppOptions, 'config' | 'clock'> = {}): Promise<TestApp> {
-  const clock = new ManualClock()
-  const app = await buildApp({ logger: false, ...options, clock, config: { MOCK_STAGE_MS: 200, ...config } })
+/** A fresh app on a manual clock (starting at `clockStart` when given), never listening, closed when the test ends. */
+export async function testApp (t: Test, config: Partial<Config> = {}, options: Omit<BuildAppOptions, 'config' | 'clock'> & { clockStart?: number } = {}): Promise<TestApp> {
+  const { clockStart, ...rest } = options
+  const clock = new ManualClock(clockStart)
+  const app = await buildApp({ logger: false, ...rest, clock, config: { MOCK_STAGE_MS: 200, ...config } })
   t.teardown(() => app.close())
   return { app, clock }
 }

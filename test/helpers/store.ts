@@ -24,7 +24,7 @@ export function jobRecord (tenant: string, jobId: string, at: number, totalRows:
 }
 
 /** Options every backend takes (as MemoryStoreOptions). */
-export interface StoreOptions { jobRetention: number, journalSize?: number, faultLimit?: number }
+export interface StoreOptions { jobRetention: number, journalSize?: number, faultLimit?: number, eventRetention?: number }
 
 /** A store backend the store tests run against. */
 export interface StoreBackend {

@@ -49,7 +49,7 @@ t.test('two replicas on one Redis', { skip: redisSkipReason() || ownServerSkipRe
     if (keys.length > 0) await redis.del(...keys)
     await redis.quit()
   })
-  const args = ['--store', store, '--stage-ms', '100', '--rows-per-min', String(ROWS_PER_MIN)]
+  const args = ['--store', store, '--stage-ms', '100', '--rows-per-min', String(ROWS_PER_MIN), '--rate-limits', 'docs']
   const a = await startMockProcess(t, args)
   const b = await startMockProcess(t, args)
 
@@ -68,6 +68,23 @@ t.test('two replicas on one Redis', { skip: redisSkipReason() || ownServerSkipRe
     }
     const fromA = (await call(a.url, `spread-${prefix}-1`, '/__mock/users/u1')).body
     t.match(fromA, { user_id: 'u1', metadata: { i: 1 } }, 'written through B, read through A')
+  })
+
+  t.test('MOCK_RATE_LIMITS=docs holds across replicas: one delete per 2 s, 600 identify calls a minute', async (t) => {
+    const key = `rate-${prefix}`
+    t.equal((await call(a.url, key, '/v1/users', { method: 'DELETE', body: { users: ['u1'] } })).status, 202, 'a delete through A')
+    const second = await call(b.url, key, '/v1/users', { method: 'DELETE', body: { users: ['u1'] } })
+    t.equal(second.status, 429, 'the next one through B is refused')
+    t.match(second.body, { errors: [{ error_code: 'rate_limited' }] })
+    const statuses: number[] = []
+    for (let i = 0; i < 600; i += 50) {
+      // Fifty at a time, alternating replicas: both count in the same Redis window.
+      const replica = (i / 50) % 2 === 0 ? a : b
+      statuses.push(...await Promise.all(Array.from({ length: 50 }, async (_, j) => (await call(replica.url, key, '/v1/identify', { method: 'POST', body: { user_id: `u${i + j}` } })).status)))
+    }
+    t.strictSame([...new Set(statuses)], [202], '600 identify calls spread over both pass')
+    t.equal((await call(a.url, key, '/v1/identify', { method: 'POST', body: { user_id: 'x' } })).status, 429, 'the 601st is refused by A…')
+    t.equal((await call(b.url, key, '/v1/companies/identify', { method: 'POST', body: { company_id: 'x' } })).status, 429, '…and by B')
   })
 
   t.test('SIGKILL of the replica carrying a 10,000-row job: the other one completes it, every row once', async (t) => {

@@ -93,7 +93,7 @@ async function submit (app: TestApp, into: Collection, body: ReadonlyArray<WireU
   })
   equal(accepted.job_id, `bulk:jobs:${ENV}:${uuid}`)
   const flushed = await control(app.app, 'POST', '/clock/flush', { key: KEY })
-  deepStrictEqual(flushed.json(), { finished: 1 })
+  deepStrictEqual(flushed.json(), { finished: 1, deleted: { users: 0, companies: 0 } })
   return accepted.job_id
 }
 
