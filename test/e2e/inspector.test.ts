@@ -34,6 +34,16 @@ async function submit (base: string, rows: Array<Record<string, unknown>>, key =
   return (await res.json() as { job_id: string }).job_id
 }
 
+/**
+ * Waits until a table has `count` rows. A locator, not `waitForFunction`:
+ * the page's CSP forbids eval, with which Playwright polls a string predicate.
+ */
+async function waitForRows (page: Page, table: string, count: number): Promise<void> {
+  const rows = page.locator(`#${table} tbody tr`)
+  if (count > 0) await rows.nth(count - 1).waitFor(WAIT)
+  await rows.nth(count).waitFor({ state: 'detached', ...WAIT })
+}
+
 function jobRow (page: Page, jobId: string, status?: string): ReturnType<Page['locator']> {
   return page.locator(`#jobs tbody tr[data-key="${jobId}"]${status === undefined ? '' : `[data-status="${status}"]`}`)
 }
@@ -95,17 +105,18 @@ t.test('a job submitted through the API shows up live and completes; users are s
   await page.getByLabel('Search companies by id or metadata').fill('acme inc')
   await page.locator('#companies tbody tr').first().waitFor(WAIT)
   await page.getByLabel('Search users by id, company or metadata').fill('u2')
-  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 1', undefined, WAIT)
+  await waitForRows(page, 'users', 1)
   t.same(await page.locator('#users tbody tr code').allTextContents(), ['u2'], 'found by id')
   t.equal(await page.locator('#users tbody tr .meta').textContent(), 'plan "pro"', 'with its metadata')
   t.equal(await page.locator('#users-count').textContent(), '(1 of 3)')
   await page.getByLabel('Search users by id, company or metadata').fill('enterprise')
-  await page.waitForFunction('document.querySelector("#users tbody tr code")?.textContent === "u3"', undefined, WAIT)
+  await page.locator('#users tbody tr[data-key$="/u3"]').waitFor(WAIT)
+  await waitForRows(page, 'users', 1)
   t.same(await page.locator('#users tbody tr .meta li').allTextContents(), ['plan "enterprise"', 'beta true'], 'found by a metadata value')
   await page.getByLabel('Search users by id, company or metadata').fill('nobody')
   await page.locator('#users-empty').waitFor({ state: 'visible', ...WAIT })
   await page.getByLabel('Search users by id, company or metadata').fill('')
-  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 3', undefined, WAIT)
+  await waitForRows(page, 'users', 3)
 
   // The journal: the request, and its body only on demand.
   const entry = page.locator('#journal tbody tr').last()
