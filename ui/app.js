@@ -6,7 +6,7 @@
 const API = new URL('../', import.meta.url)
 const STORAGE = { key: 'userpilot-mock.key', admin: 'userpilot-mock.admin', all: 'userpilot-mock.all' }
 const POLL_MS = 1000
-const LIMITS = { jobs: 100, users: 200, companies: 200, requests: 100 }
+const LIMITS = { jobs: 100, users: 200, companies: 200, events: 200, requests: 100 }
 const TERMINAL = new Set(['completed', 'failed'])
 
 const $ = (id) => document.getElementById(id)
@@ -24,7 +24,8 @@ const state = {
   /** Bumped on every (dis)connect, so that a late answer of an older scope is dropped. */
   generation: 0,
   users: [],
-  companies: []
+  companies: [],
+  events: []
 }
 
 /** An error answer of the control API, with its first envelope entry. */
@@ -113,28 +114,39 @@ function timeCell (node, iso) {
 /**
  * Updates a table in place, one row per item by key: rows that stay keep
  * their elements, so focus, open <details> and button state survive a refresh.
+ * Without `update`, rows are made once (their items never change).
  */
 function syncRows (table, items, keyOf, create, update) {
   const body = table.tBodies[0]
   const stale = new Map([...body.rows].map((row) => [row.dataset.key, row]))
+  const seen = new Map()
   items.forEach((item, index) => {
-    const key = keyOf(item)
+    // Two items with one key (e.g. events of requests that sent the same x-request-id) still get a row each.
+    const base = keyOf(item)
+    const repeat = seen.get(base) ?? 0
+    seen.set(base, repeat + 1)
+    const key = repeat === 0 ? base : `${base}#${repeat}`
     let row = stale.get(key)
-    if (row === undefined) {
+    stale.delete(key)
+    const signature = JSON.stringify(item)
+    // A made-once row whose key now names another item (a repeated key moved down) is made anew.
+    if (row === undefined || (update === undefined && row.dataset.signature !== signature)) {
+      row?.remove()
       row = create(item)
       row.dataset.key = key
-    } else {
-      stale.delete(key)
     }
     // Unchanged items keep their cells untouched: a text selection survives the refresh.
-    const signature = JSON.stringify(item)
     if (row.dataset.signature !== signature) {
-      update(row, item)
+      update?.(row, item)
       row.dataset.signature = signature
     }
     if (body.rows[index] !== row) body.insertBefore(row, body.rows[index] ?? null)
   })
   for (const row of stale.values()) row.remove()
+}
+
+function plural (n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`
 }
 
 function showCount (name, shown, total, limit) {
@@ -194,7 +206,7 @@ function updateJobRow (row, job) {
   setText(progressCell.querySelector('.progress-text'), `${job.completed_rows} / ${job.total_rows} · ${percent}%`)
   timeCell(submittedCell, job.submitted_at)
   const list = historyCell.querySelector('ol')
-  setText(historyCell.querySelector('summary'), `${job.history.length} change${job.history.length === 1 ? '' : 's'}${job.fail_at === null ? '' : ` · fails at ${job.fail_at}`}`)
+  setText(historyCell.querySelector('summary'), `${plural(job.history.length, 'change')}${job.fail_at === null ? '' : ` · fails at ${job.fail_at}`}`)
   if (list.children.length !== job.history.length) {
     const start = Date.parse(job.submitted_at)
     list.replaceChildren(...job.history.map((change) => el('li', {}, [
@@ -220,20 +232,45 @@ function matches (query, ...fields) {
   return fields.some((field) => field !== null && field.toLowerCase().includes(query))
 }
 
+/** Searchable text of metadata; nested values (from real-time calls) as JSON, not `[object Object]`. */
 function metadataText (metadata) {
-  return Object.entries(metadata).map(([name, value]) => `${name}=${value}`).join(' ')
+  return Object.entries(metadata).map(([name, value]) => `${name}=${typeof value === 'object' && value !== null ? JSON.stringify(value) : value}`).join(' ')
+}
+
+/** `2025-05-20 02:00 UTC`: deletions run at 02:00 UTC, so the time is shown in UTC, with its date. */
+function utcMinute (iso) {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+}
+
+/** A profile row: its id (with the pending deletion under it), two cells of the caller's, and when and by what it last changed. */
+function createProfileRow (id, keyId) {
+  const idCell = withKeyId(id, keyId)
+  idCell.append(el('span', { className: 'badge deletion', hidden: '' }))
+  return el('tr', {}, [idCell, el('td'), el('td'), el('td', {}, [el('span', { className: 'time' }), el('span', { className: 'touched' })])])
+}
+
+/** What users and companies both show: a scheduled deletion, and what touched the profile last. */
+function updateTrail (row, profile) {
+  const deletion = row.cells[0].querySelector('.deletion')
+  deletion.hidden = profile.deletion_scheduled_at === null
+  setText(deletion, profile.deletion_scheduled_at === null ? '' : `deletion at ${utcMinute(profile.deletion_scheduled_at)}`)
+  deletion.title = profile.deletion_scheduled_at ?? ''
+  const updated = row.cells[3]
+  timeCell(updated.querySelector('.time'), profile.updated_at)
+  const { type, id } = profile.last_touched_by
+  // A job's id is long and its prefix says nothing: the start of its uuid, as in the jobs list; the whole id is the title.
+  const shown = type === 'job' ? `${id.split(':').at(-1).slice(0, 8)}…` : id
+  updated.querySelector('.touched').replaceChildren(`by ${type} `, el('span', { className: 'id', title: id, text: shown }))
 }
 
 function renderUsers () {
   const query = $('user-search').value.trim().toLowerCase()
   const shown = state.users.filter((user) => matches(query, user.user_id, user.company_id, metadataText(user.metadata)))
-  syncRows($('users'), shown, (user) => `${user.key_id}/${user.user_id}`, (user) => el('tr', {}, [
-    withKeyId(user.user_id, user.key_id), el('td'), el('td'), el('td')
-  ]), (row, user) => {
-    const [, company, metadata, updated] = row.cells
+  syncRows($('users'), shown, (user) => `${user.key_id}/${user.user_id}`, (user) => createProfileRow(user.user_id, user.key_id), (row, user) => {
+    const [, company, metadata] = row.cells
     setText(company, user.company_id ?? '—')
     metadata.replaceChildren(metadataList(user.metadata))
-    timeCell(updated, user.updated_at)
+    updateTrail(row, user)
     labelCells(row, ['User', 'Company', 'Metadata', 'Updated'])
   })
   showCount('users', shown.length, state.users.length, LIMITS.users)
@@ -242,13 +279,11 @@ function renderUsers () {
 function renderCompanies () {
   const query = $('company-search').value.trim().toLowerCase()
   const shown = state.companies.filter((company) => matches(query, company.company_id, metadataText(company.metadata)))
-  syncRows($('companies'), shown, (company) => `${company.key_id}/${company.company_id}`, (company) => el('tr', {}, [
-    withKeyId(company.company_id, company.key_id), el('td'), el('td'), el('td')
-  ]), (row, company) => {
-    const [, count, metadata, updated] = row.cells
+  syncRows($('companies'), shown, (company) => `${company.key_id}/${company.company_id}`, (company) => createProfileRow(company.company_id, company.key_id), (row, company) => {
+    const [, count, metadata] = row.cells
     setText(count, String(company.user_count))
     metadata.replaceChildren(metadataList(company.metadata))
-    timeCell(updated, company.updated_at)
+    updateTrail(row, company)
     labelCells(row, ['Company', 'Users', 'Metadata', 'Updated'])
   })
   showCount('companies', shown.length, state.companies.length, LIMITS.companies)
@@ -272,25 +307,96 @@ function prettyBody (body) {
 function createJournalRow (entry) {
   const headerLines = Object.entries(entry.headers).map(([name, value]) => `${name}: ${value}`).join('\n')
   const size = `${entry.body_bytes} bytes${entry.body_truncated ? ', truncated' : ''}`
+  const warned = entry.warnings.length > 0
   const details = el('details', {}, [
-    el('summary', { text: `Show (${size})` }),
+    el('summary', { text: `Show (${size}${warned ? `, ${plural(entry.warnings.length, 'warning')}` : ''})` }),
+    ...(warned ? [warningList(entry.warnings)] : []),
+    el('p', { className: 'request-id' }, ['Request id ', el('span', { className: 'id', text: entry.request_id })]),
     el('pre', { text: `${headerLines}\n\n${entry.body === null ? '(no body)' : prettyBody(entry.body)}` })
   ])
   const statusClass = `http http-${String(entry.status)[0]}xx`
-  return el('tr', {}, [
+  const row = el('tr', {}, [
     el('td', { 'data-label': 'Time', title: entry.time, text: clockTime(entry.time) }),
     el('td', { 'data-label': 'Method', text: entry.method }),
     el('td', { 'data-label': 'Path' }, [el('code', { className: 'id', text: entry.path }), ...(state.all && entry.key_id !== null ? [el('span', { className: 'key-id', text: entry.key_id })] : [])]),
     el('td', { 'data-label': 'Status' }, [el('span', { className: statusClass, text: String(entry.status) })]),
     el('td', { 'data-label': 'Duration', text: `${entry.duration_ms.toFixed(1)} ms` }),
+    warningCell(entry.warnings),
     el('td', { 'data-label': 'Body' }, [details])
   ])
+  if (warned) row.dataset.warnings = String(entry.warnings.length)
+  return row
+}
+
+/** The marker of a request that strayed from the docs: how many warnings, and their codes. */
+function warningCell (warnings) {
+  if (warnings.length === 0) return el('td', { 'data-label': 'Warnings', className: 'no-warnings' }, [el('span', { className: 'muted', text: '—' })])
+  const codes = [...new Set(warnings.map((warning) => warning.code))].join(', ')
+  return el('td', { 'data-label': 'Warnings' }, [
+    el('span', { className: 'badge', 'data-status': 'warning', text: plural(warnings.length, 'warning') }),
+    el('span', { className: 'codes', text: codes })
+  ])
+}
+
+function warningList (warnings) {
+  return el('ul', { className: 'warnings', 'aria-label': 'Warnings' }, warnings.map((warning) => el('li', {}, [
+    el('code', { className: 'warning-code', text: warning.code }), ' ',
+    el('span', { className: 'warning-message', text: warning.message }),
+    ...(warning.path === undefined ? [] : [' ', el('span', { className: 'warning-path', text: `at ${warning.path}` })])
+  ])))
 }
 
 function renderJournal (entries) {
   // Entries never change once journaled: rows are made once and only reordered.
-  syncRows($('journal'), entries, (entry) => String(entry.id), createJournalRow, () => {})
+  syncRows($('journal'), entries, (entry) => String(entry.id), createJournalRow)
   showCount('journal', entries.length, entries.length, LIMITS.requests)
+  setText($('journal-empty'), $('journal-warnings').checked ? 'No requests with warnings.' : 'No requests.')
+}
+
+// ---- Events: filtered by type on the server (so the limit counts that type), searched on the page ----
+
+/** An event's user or company: identify_company events have no user, events of users without a company none. */
+function idOrDash (id) {
+  return id === null ? el('span', { className: 'muted', text: '—' }) : el('code', { className: 'id', text: id })
+}
+
+function createEventRow (event) {
+  const count = Object.keys(event.metadata).length
+  const details = el('details', {}, [
+    el('summary', { text: `Show (${plural(count, 'property', 'properties')})` }),
+    metadataList(event.metadata),
+    el('p', { className: 'request-id' }, [`${event.source}, request id `, el('span', { className: 'id', text: event.request_id })])
+  ])
+  const user = el('td', { 'data-label': 'User' }, [idOrDash(event.user_id)])
+  if (state.all) user.append(el('span', { className: 'key-id', text: event.key_id }))
+  return el('tr', {}, [
+    el('td', { 'data-label': 'Time', title: event.inserted_at, text: clockTime(event.inserted_at) }),
+    el('td', { 'data-label': 'Type' }, [el('span', { className: 'badge', 'data-type': event.event_type, text: event.event_type })]),
+    el('td', { 'data-label': 'Event' }, [event.event_name === '' ? el('span', { className: 'muted', text: '—' }) : el('span', { className: 'event-name', text: event.event_name })]),
+    user,
+    el('td', { 'data-label': 'Company' }, [idOrDash(event.company_id)]),
+    el('td', { 'data-label': 'Metadata' }, [details])
+  ])
+}
+
+function renderEvents () {
+  const query = $('event-search').value.trim().toLowerCase()
+  const shown = state.events.filter((event) => matches(query, event.user_id, event.company_id, event.event_name))
+  // Events never change once kept, like journal entries.
+  syncRows($('events'), shown, (event) => `${event.key_id}/${event.request_id}/${event.event_type}`, createEventRow)
+  showCount('events', shown.length, state.events.length, LIMITS.events)
+  const filtered = query !== '' || $('event-type').value !== ''
+  setText($('events-empty'), filtered ? 'No events match the filter.' : 'No events. Identify, company identify and track calls show up here.')
+}
+
+/** The query of the events list: the type filter is the server's. */
+function eventsQuery () {
+  const type = $('event-type').value
+  return type === '' ? { limit: LIMITS.events } : { limit: LIMITS.events, event_type: type }
+}
+
+function requestsQuery () {
+  return $('journal-warnings').checked ? { limit: LIMITS.requests, warnings: 'true' } : { limit: LIMITS.requests }
 }
 
 // ---- Live state, messages, access ----
@@ -315,9 +421,11 @@ function setControls (enabled) {
 function clearData () {
   state.users = []
   state.companies = []
+  state.events = []
   renderJobs([])
   renderUsers()
   renderCompanies()
+  renderEvents()
   renderJournal([])
 }
 
@@ -353,18 +461,21 @@ async function refresh () {
   state.again = false
   const generation = state.generation
   try {
-    const [jobs, users, companies, requests] = await Promise.all([
+    const [jobs, users, companies, events, requests] = await Promise.all([
       api('GET', 'jobs', { limit: LIMITS.jobs }),
       api('GET', 'users', { limit: LIMITS.users }),
       api('GET', 'companies', { limit: LIMITS.companies }),
-      api('GET', 'requests', { limit: LIMITS.requests })
+      api('GET', 'events', eventsQuery()),
+      api('GET', 'requests', requestsQuery())
     ])
     if (generation !== state.generation) return
     state.users = users
     state.companies = companies
+    state.events = events
     renderJobs(jobs)
     renderUsers()
     renderCompanies()
+    renderEvents()
     renderJournal(requests)
     if (!state.paused) setLive('live', `Live · updated ${clockTime(new Date().toISOString()).slice(0, 8)}`)
     if ($('message').dataset.kind === 'offline') showMessage('')
@@ -378,6 +489,13 @@ async function refresh () {
     if (state.again) refresh()
     else if (generation === state.generation) schedule()
   }
+}
+
+/** A filter the server applies changed: drop an answer under way (it used the old one) and ask again at once. */
+function requery () {
+  if (!state.connected) return
+  state.generation++
+  refresh()
 }
 
 async function describeScope () {
@@ -411,9 +529,7 @@ async function connect () {
   setControls(true)
   clearData()
   setLive('connecting', 'Connecting…')
-  setText($('reset-question'), state.all
-    ? 'Forget the users, companies, jobs, journal and faults of EVERY key?'
-    : 'Forget the users, companies, jobs, journal and faults of this key?')
+  setText($('reset-question'), `Forget the users, companies, scheduled deletions, jobs, events, journal and faults of ${state.all ? 'EVERY key' : 'this key'}?`)
   await describeScope()
   stopPolling()
   await refresh()
@@ -441,6 +557,13 @@ function forget () {
 function syncPause () {
   $('pause').setAttribute('aria-pressed', String(state.paused))
   setText($('pause'), state.paused ? 'Resume' : 'Pause')
+}
+
+/** What a flush did: the jobs it ended, and the profiles whose scheduled deletion it carried out. */
+function flushMessage (result) {
+  const { users, companies } = result.deleted
+  const deleted = users + companies === 0 ? '' : ` Deleted ${plural(users, 'user')} and ${plural(companies, 'company', 'companies')}.`
+  return `Flushed ${plural(result.finished, 'job')}.${deleted}`
 }
 
 /** Runs a control action, reports a refusal, then refreshes at once. */
@@ -471,7 +594,7 @@ function wire () {
       refresh()
     }
   })
-  $('flush').addEventListener('click', () => act(() => api('POST', 'clock/flush'), (result) => `Flushed ${result.finished} job${result.finished === 1 ? '' : 's'}.`))
+  $('flush').addEventListener('click', () => act(() => api('POST', 'clock/flush'), flushMessage))
   $('reset').addEventListener('click', () => {
     $('reset-confirm').hidden = false
     $('reset-no').focus()
@@ -493,6 +616,9 @@ function wire () {
   })
   $('user-search').addEventListener('input', renderUsers)
   $('company-search').addEventListener('input', renderCompanies)
+  $('event-search').addEventListener('input', renderEvents)
+  $('event-type').addEventListener('change', requery)
+  $('journal-warnings').addEventListener('change', requery)
 }
 
 function start () {

@@ -34,6 +34,32 @@ async function submit (base: string, rows: Array<Record<string, unknown>>, key =
   return (await res.json() as { job_id: string }).job_id
 }
 
+/** The headers real clients send to the real-time endpoints. */
+const REALTIME_HEADERS = { authorization: `Token ${KEY}`, 'content-type': 'application/json', 'x-api-version': '2020-09-22' }
+
+/** Sends a real-time call through the real API; asserts the 202 and returns the request id the mock gave it. */
+async function realtime (base: string, method: 'POST' | 'DELETE', path: string, body: unknown): Promise<string> {
+  const res = await fetch(`${base}${path}`, { method, headers: REALTIME_HEADERS, body: JSON.stringify(body) })
+  if (res.status !== 202) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`)
+  return res.headers.get('x-request-id') as string
+}
+
+/** A control API read, as the page makes it. */
+async function controlGet<T> (base: string, path: string): Promise<T> {
+  const res = await fetch(`${base}/__mock/${path}`, { headers: { authorization: `Token ${KEY}` } })
+  return await res.json() as T
+}
+
+/**
+ * Waits until a table has `count` rows. A locator, not `waitForFunction`:
+ * the page's CSP forbids eval, with which Playwright polls a string predicate.
+ */
+async function waitForRows (page: Page, table: string, count: number): Promise<void> {
+  const rows = page.locator(`#${table} tbody tr`)
+  if (count > 0) await rows.nth(count - 1).waitFor(WAIT)
+  await rows.nth(count).waitFor({ state: 'detached', ...WAIT })
+}
+
 function jobRow (page: Page, jobId: string, status?: string): ReturnType<Page['locator']> {
   return page.locator(`#jobs tbody tr[data-key="${jobId}"]${status === undefined ? '' : `[data-status="${status}"]`}`)
 }
@@ -95,17 +121,18 @@ t.test('a job submitted through the API shows up live and completes; users are s
   await page.getByLabel('Search companies by id or metadata').fill('acme inc')
   await page.locator('#companies tbody tr').first().waitFor(WAIT)
   await page.getByLabel('Search users by id, company or metadata').fill('u2')
-  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 1', undefined, WAIT)
+  await waitForRows(page, 'users', 1)
   t.same(await page.locator('#users tbody tr code').allTextContents(), ['u2'], 'found by id')
   t.equal(await page.locator('#users tbody tr .meta').textContent(), 'plan "pro"', 'with its metadata')
   t.equal(await page.locator('#users-count').textContent(), '(1 of 3)')
   await page.getByLabel('Search users by id, company or metadata').fill('enterprise')
-  await page.waitForFunction('document.querySelector("#users tbody tr code")?.textContent === "u3"', undefined, WAIT)
+  await page.locator('#users tbody tr[data-key$="/u3"]').waitFor(WAIT)
+  await waitForRows(page, 'users', 1)
   t.same(await page.locator('#users tbody tr .meta li').allTextContents(), ['plan "enterprise"', 'beta true'], 'found by a metadata value')
   await page.getByLabel('Search users by id, company or metadata').fill('nobody')
   await page.locator('#users-empty').waitFor({ state: 'visible', ...WAIT })
   await page.getByLabel('Search users by id, company or metadata').fill('')
-  await page.waitForFunction('document.querySelectorAll("#users tbody tr").length === 3', undefined, WAIT)
+  await waitForRows(page, 'users', 3)
 
   // The journal: the request, and its body only on demand.
   const entry = page.locator('#journal tbody tr').last()
@@ -203,7 +230,7 @@ t.test('admin token, fail / advance / flush / reset buttons, all keys, and the s
 
   // Reset asks first, then forgets every key's state.
   await page.getByRole('button', { name: 'Reset…' }).click()
-  t.equal(await page.locator('#reset-question').textContent(), 'Forget the users, companies, jobs, journal and faults of EVERY key?')
+  t.equal(await page.locator('#reset-question').textContent(), 'Forget the users, companies, scheduled deletions, jobs, events, journal and faults of EVERY key?')
   await page.getByRole('button', { name: 'Cancel' }).click()
   t.ok(await page.locator('#reset-confirm').isHidden(), 'cancelled')
   t.equal(await page.locator('#jobs tbody tr').count(), 3, 'nothing forgotten')
@@ -212,7 +239,8 @@ t.test('admin token, fail / advance / flush / reset buttons, all keys, and the s
   await page.locator('#jobs-empty').waitFor({ state: 'visible', ...WAIT })
   await page.locator('#users-empty').waitFor({ state: 'visible', ...WAIT })
   await page.locator('#journal-empty').waitFor({ state: 'visible', ...WAIT })
-  t.equal(await page.locator('#jobs tbody tr, #users tbody tr, #companies tbody tr, #journal tbody tr').count(), 0, 'every list is empty')
+  await page.locator('#events-empty').waitFor({ state: 'visible', ...WAIT })
+  t.equal(await page.locator('#jobs tbody tr, #users tbody tr, #companies tbody tr, #events tbody tr, #journal tbody tr').count(), 0, 'every list is empty')
   t.equal(await page.getByRole('alert').textContent(), 'Every key was reset.')
 
   // Pause stops the polling; Forget drops the key from the session.
@@ -222,6 +250,119 @@ t.test('admin token, fail / advance / flush / reset buttons, all keys, and the s
   await page.getByRole('button', { name: 'Forget key' }).click()
   t.equal(await page.evaluate('sessionStorage.getItem("userpilot-mock.key")'), null, 'forgotten')
   t.equal(await page.locator('#live-text').textContent(), 'Not connected')
+  t.same(pageErrors, [], 'no script errors')
+})
+
+t.test('real-time calls: the events panel, warnings in the journal, a scheduled deletion', browserTestOptions(), async (t) => {
+  const { base } = await liveApp(t, {})
+  const browser = await launchBrowser(t)
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  const external: string[] = []
+  page.on('request', (request) => { if (!request.url().startsWith(base)) external.push(request.url()) })
+  await page.goto(`${base}/__mock/ui`)
+  await connect(page, KEY)
+  await page.locator('#live[data-state="live"]').waitFor(WAIT)
+  t.equal(await page.locator('#events-empty').textContent(), 'No events. Identify, company identify and track calls show up here.', 'the empty state')
+
+  const identified = await realtime(base, 'POST', '/v1/identify', { user_id: 'u1', metadata: { plan: 'pro', prefs: { theme: 'dark', beta: true } }, company: { id: 'acme', name: 'Acme' } })
+  await realtime(base, 'POST', '/v1/track', { user_id: 'ghost', event_name: 'Clicked Upgrade', metadata: { plan: 'pro' } })
+  await realtime(base, 'POST', '/v1/track', { user_id: 'u1', event_name: 'Signed Up' })
+  await realtime(base, 'DELETE', '/v1/users', { users: ['u1'] })
+  const [deletion] = await controlGet<Array<{ deletion_scheduled_at: string }>>(base, 'deletions')
+  const deletionAt = deletion?.deletion_scheduled_at as string
+
+  // Events, newest first, found by the page's polling.
+  const events = page.locator('#events tbody tr')
+  await events.nth(2).waitFor(WAIT)
+  t.equal(await page.locator('#events-count').textContent(), '(3)')
+  const cells = async (): Promise<string[][]> => await events.evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll(':scope > td')].slice(1, 5).map((cell) => cell.textContent ?? '')))
+  t.same(await cells(), [
+    ['track', 'Signed Up', 'u1', 'acme'],
+    ['track', 'Clicked Upgrade', 'ghost', '—'],
+    ['identify_user', '—', 'u1', 'acme']
+  ], 'type, name, user and company of each event')
+  t.notOk(await events.nth(2).locator('.meta').isVisible(), 'metadata only when the row is opened')
+  await events.nth(2).getByText('Show (2 properties)').click()
+  t.same(await events.nth(2).locator('.meta li').allTextContents(), ['plan "pro"', 'prefs {"theme":"dark","beta":true}'], 'the metadata, nested object included')
+  t.equal(await events.nth(2).locator('.request-id').textContent(), `backend-http, request id ${identified}`, 'the source and the request that sent it')
+
+  // Filter by type (the server's), then search (the page's).
+  await page.getByLabel('Event type').selectOption('identify_user')
+  await waitForRows(page, 'events', 1)
+  t.same((await cells())[0], ['identify_user', '—', 'u1', 'acme'], 'identify events only')
+  t.ok(await events.first().locator('.meta').isVisible(), 'the opened row stays open across refreshes')
+  await page.getByLabel('Event type').selectOption('track')
+  await waitForRows(page, 'events', 2)
+  t.same((await cells()).map((row) => row[0]), ['track', 'track'], 'track events only')
+  await page.getByLabel('Event type').focus()
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate('document.activeElement.id'), 'event-search', 'Tab goes from the type to the search')
+  const search = page.getByLabel('Search events by user, company or event name')
+  await search.fill('ghost')
+  await waitForRows(page, 'events', 1)
+  t.same((await cells())[0], ['track', 'Clicked Upgrade', 'ghost', '—'], 'found by user id')
+  t.equal(await page.locator('#events-count').textContent(), '(1 of 2)')
+  await search.fill('signed up')
+  await waitForRows(page, 'events', 1)
+  t.equal(await events.first().locator('.event-name').textContent(), 'Signed Up', 'found by event name, whatever the case')
+  await search.fill('zzz')
+  await page.locator('#events-empty').waitFor({ state: 'visible', ...WAIT })
+  t.equal(await page.locator('#events-empty').textContent(), 'No events match the filter.')
+  await search.fill('')
+  await page.getByLabel('Event type').selectOption('')
+  await waitForRows(page, 'events', 3)
+
+  // The journal: the unknown user's track carries its warning, shown as a badge and, opened, in full.
+  const journal = page.locator('#journal tbody tr')
+  await journal.nth(3).waitFor(WAIT)
+  const track = journal.nth(2)
+  t.equal(await track.locator('td').nth(2).textContent(), '/v1/track')
+  t.equal(await track.getAttribute('data-warnings'), '1')
+  t.equal(await track.locator('.badge[data-status="warning"]').textContent(), '1 warning', 'the badge with the count')
+  t.equal(await track.locator('.codes').textContent(), 'unknown_user', 'and the code')
+  t.equal(await journal.nth(0).getAttribute('data-warnings'), null, 'the delete sent the version header: no warning')
+  t.notOk(await track.locator('.warnings').isVisible(), 'the warning text waits for the row to open')
+  await track.getByText(/^Show \(\d+ bytes, 1 warning\)$/).click()
+  t.same(await track.locator('.warnings li').allTextContents(), [
+    'unknown_user No user with this user_id has been identified for this API key; Userpilot\'s docs say a tracked user must be identified first. The event is kept. at /user_id'
+  ], 'code, message and path')
+  t.match(await journal.nth(3).locator('.codes').textContent(), 'nested_metadata', 'the nested metadata of the identify is flagged too')
+
+  // By keyboard: the toggle is a plain checkbox.
+  await page.getByLabel(/^Only requests with warnings/).focus()
+  await page.keyboard.press('Space')
+  await waitForRows(page, 'journal', 2)
+  t.same(await journal.evaluateAll((rows) => rows.map((row) => [row.querySelector('code')?.textContent, row.getAttribute('data-warnings')])),
+    [['/v1/track', '1'], ['/v1/identify', '1']], 'only the requests with warnings')
+  t.ok(await journal.first().locator('.warnings').isVisible(), 'the opened row stays open')
+  await screenshot(page, 'inspector-realtime-1280')
+  await page.getByLabel(/^Only requests with warnings/).uncheck()
+  await waitForRows(page, 'journal', 4)
+
+  // The user shows its scheduled deletion and the request that touched it last; so does its company.
+  const user = page.locator('#users tbody tr[data-key$="/u1"]')
+  t.equal(await user.locator('.deletion').textContent(), `deletion at ${deletionAt.slice(0, 10)} 02:00 UTC`, 'the scheduled deletion')
+  t.equal(await user.locator('.deletion').getAttribute('title'), deletionAt, 'to the millisecond in its title')
+  t.equal(await user.locator('.touched').textContent(), `by request ${identified}`, 'what touched it last')
+  const company = page.locator('#companies tbody tr').first()
+  t.ok(await company.locator('.deletion').isHidden(), 'no deletion pending for the company')
+  t.equal(await company.locator('.touched').textContent(), `by request ${identified}`)
+
+  await page.setViewportSize({ width: 420, height: 900 })
+  t.ok(await page.evaluate('document.documentElement.scrollWidth <= 420'), 'no horizontal scrolling at 420 px')
+  t.ok(await journal.nth(0).locator('td.no-warnings').isHidden(), 'a card leaves out the warnings it has none of')
+  await screenshot(page, 'inspector-realtime-420')
+  await page.setViewportSize({ width: 1280, height: 800 })
+
+  // Flush carries the deletion out at once.
+  await page.getByRole('button', { name: 'Flush jobs and deletions' }).click()
+  await page.getByRole('alert').filter({ hasText: 'Deleted' }).waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), 'Flushed 0 jobs. Deleted 1 user and 0 companies.')
+  await user.waitFor({ state: 'detached', ...WAIT })
+  t.equal(await page.locator('#companies tbody tr td').nth(1).textContent(), '0', 'the company is left without users')
+  t.same(external, [], 'no request leaves the mock')
   t.same(pageErrors, [], 'no script errors')
 })
 

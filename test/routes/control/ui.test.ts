@@ -45,6 +45,15 @@ t.test('the page: no build step, relative asset links, a no-JavaScript text, no 
   t.match(UI_HEADERS['content-security-policy'], "script-src 'self'", 'scripts from this origin only')
 })
 
+t.test('the script puts API values into the page as text and attributes, never as HTML', async (t) => {
+  const script = readFileSync(`${UI_DIR}app.js`, 'utf8')
+  for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'createContextualFragment', 'DOMParser']) {
+    t.notOk(script.includes(sink), `no ${sink}`)
+  }
+  t.notMatch(script, /\beval\(|new Function\(/, 'no eval (the CSP forbids it anyway)')
+  t.ok(script.includes('node.textContent = value'), 'el() sets text as textContent')
+})
+
 t.test('revalidation: a matching If-None-Match gets 304 without a body; HEAD gets the headers', async (t) => {
   const { app } = await testApp(t)
   for (const [url] of ASSETS) {
