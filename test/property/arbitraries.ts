@@ -17,7 +17,8 @@ export type Collection = 'users' | 'companies'
 
 /**
  * Runs per property: `FC_NUM_RUNS` overrides the default (CI may raise it);
- * `FC_SEED` (with `FC_PATH` for the shrunk case) replays a failure that fast-check reported.
+ * `FC_SEED` (with `FC_PATH` for the shrunk case) replays a failure that fast-check reported
+ * (a model-based one also needs `FC_REPLAY_PATH`: {@link commandSettings}).
  */
 export function runSettings (defaultRuns: number): fc.Parameters<unknown> {
   const runs = Number(process.env.FC_NUM_RUNS ?? '')
@@ -30,6 +31,16 @@ export function runSettings (defaultRuns: number): fc.Parameters<unknown> {
     ...(process.env.FC_SEED !== undefined && Number.isInteger(seed) ? { seed } : {}),
     ...(path !== undefined && path !== '' ? { path } : {})
   }
+}
+
+/**
+ * Settings of a model-based test's `fc.commands`: a command sequence replays
+ * only with the `replayPath` its counterexample prints (`FC_REPLAY_PATH`),
+ * beside `FC_SEED` and `FC_PATH`, since its shrinking depends on which commands ran.
+ */
+export function commandSettings (maxCommands: number): fc.CommandsContraints {
+  const replayPath = process.env.FC_REPLAY_PATH
+  return { maxCommands, size: 'medium', ...(replayPath !== undefined && replayPath !== '' ? { replayPath } : {}) }
 }
 
 /** Scales a run count by the same factor as FC_NUM_RUNS scales `base` (for the costlier properties). */

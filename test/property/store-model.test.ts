@@ -11,7 +11,7 @@ import { tenantOf } from '../../src/tenant.js'
 import { assertSchema, testApp, type TestApp } from '../helpers/app.js'
 import { control } from '../helpers/http.js'
 import {
-  companyRow, metadataMode, mustMatch, pooledId, readAll, runSettings, sendRows, userRow, wire,
+  commandSettings, companyRow, metadataMode, mustMatch, pooledId, readAll, runSettings, sendRows, userRow, wire,
   type Collection, type WireCompany, type WireUser
 } from './arbitraries.js'
 import { ReferenceModel, type ControlAnswer, type Stage, type Status } from './reference-model.js'
@@ -284,7 +284,7 @@ const scenarios = fc.record({
   concurrency: fc.constantFrom<Settings['concurrency']>('reject', 'queue'),
   retention: fc.constantFrom(1000, 2, 0),
   mode: metadataMode
-}).chain((settings) => fc.tuple(fc.constant(settings), fc.commands(commands(settings), { maxCommands: 30, size: 'medium' })))
+}).chain((settings) => fc.tuple(fc.constant(settings), fc.commands(commands(settings), commandSettings(30))))
 
 t.test('the mock and the reference model agree after every step (MOCK_CLOCK manual and auto)', async (t) => {
   // One app per setting combination, reset before each run: building an app costs more than a run.
