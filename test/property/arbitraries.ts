@@ -3,10 +3,11 @@ import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { MetadataMode } from '../../schemas/bulk.js'
+import { API_VERSION } from '../../schemas/realtime.js'
 import { auth, bulkUsers } from '../helpers/app.js'
 import { bulkCompanies, control, uploadNdjson } from '../helpers/http.js'
 
-// fast-check arbitraries for bulk identify bodies, and the run settings of the property tests.
+// fast-check arbitraries for bulk identify and real-time bodies, and the run settings of the property tests.
 
 /** A JSON metadata value as sent (numbers are finite: JSON has no NaN or Infinity). */
 export type WireValue = string | number | boolean | null
@@ -15,9 +16,18 @@ export interface WireUser { user_id: string, company_id?: string, metadata?: Wir
 export interface WireCompany { company_id: string, metadata?: WireMetadata }
 export type Collection = 'users' | 'companies'
 
+/** A real-time metadata value: as in bulk rows, or an object or array (kept as sent). */
+export type RealtimeValue = WireValue | RealtimeValue[] | { [key: string]: RealtimeValue }
+export type RealtimeMetadata = Record<string, RealtimeValue>
+/** `POST /v1/identify`: the company object holds its id as `id` or `company_id`, beside its properties. */
+export interface IdentifyBody { user_id: string, metadata?: RealtimeMetadata, company?: RealtimeMetadata }
+export interface CompanyIdentifyBody { company_id: string, metadata?: RealtimeMetadata }
+export interface TrackBody { user_id: string, event_name: string, metadata?: RealtimeMetadata }
+
 /**
  * Runs per property: `FC_NUM_RUNS` overrides the default (CI may raise it);
- * `FC_SEED` (with `FC_PATH` for the shrunk case) replays a failure that fast-check reported.
+ * `FC_SEED` (with `FC_PATH` for the shrunk case) replays a failure that fast-check reported
+ * (a model-based one also needs `FC_REPLAY_PATH`: {@link commandSettings}).
  */
 export function runSettings (defaultRuns: number): fc.Parameters<unknown> {
   const runs = Number(process.env.FC_NUM_RUNS ?? '')
@@ -30,6 +40,16 @@ export function runSettings (defaultRuns: number): fc.Parameters<unknown> {
     ...(process.env.FC_SEED !== undefined && Number.isInteger(seed) ? { seed } : {}),
     ...(path !== undefined && path !== '' ? { path } : {})
   }
+}
+
+/**
+ * Settings of a model-based test's `fc.commands`: a command sequence replays
+ * only with the `replayPath` its counterexample prints (`FC_REPLAY_PATH`),
+ * beside `FC_SEED` and `FC_PATH`, since its shrinking depends on which commands ran.
+ */
+export function commandSettings (maxCommands: number): fc.CommandsContraints {
+  const replayPath = process.env.FC_REPLAY_PATH
+  return { maxCommands, size: 'medium', ...(replayPath !== undefined && replayPath !== '' ? { replayPath } : {}) }
 }
 
 /** Scales a run count by the same factor as FC_NUM_RUNS scales `base` (for the costlier properties). */
@@ -102,6 +122,20 @@ export function metadata (mode: MetadataMode, maxKeys = 5): fc.Arbitrary<WireMet
     .map((entries) => Object.fromEntries(entries) as WireMetadata)
 }
 
+/** An object or array inside real-time metadata (prototype names among its keys too). */
+const nestedValue: fc.Arbitrary<RealtimeValue> = fc.oneof(
+  fc.array(fc.tuple(fc.constantFrom('a', 'plan', '__proto__', 'ü'), fc.jsonValue({ maxDepth: 1 })), { maxLength: 3 })
+    .map((entries) => Object.fromEntries(entries) as RealtimeValue),
+  fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }) as fc.Arbitrary<RealtimeValue>
+)
+
+/** Real-time metadata: as in bulk rows, now and then a nested value. */
+export function realtimeMetadata (mode: MetadataMode, maxKeys = 4): fc.Arbitrary<RealtimeMetadata> {
+  const value = fc.oneof({ weight: 6, arbitrary: metadataValue(mode) as fc.Arbitrary<RealtimeValue> }, { weight: 1, arbitrary: nestedValue })
+  return fc.array(fc.tuple(metadataKey, value), { maxLength: maxKeys })
+    .map((entries) => Object.fromEntries(entries) as RealtimeMetadata)
+}
+
 /** Options of the row arbitraries. */
 export interface RowOptions {
   mode: MetadataMode
@@ -134,6 +168,38 @@ export function rows (collection: Collection, options: RowOptions, size: { minLe
   return fc.array(row, { minLength: size.minLength ?? 1, maxLength: size.maxLength })
 }
 
+/** The identify's company object: its id as `id` or as `company_id`, and its properties. */
+export function companyObject (mode: MetadataMode, companyId: fc.Arbitrary<string>): fc.Arbitrary<RealtimeMetadata> {
+  return fc.tuple(fc.constantFrom('id', 'company_id'), companyId, realtimeMetadata(mode))
+    .map(([name, id, properties]) => ({
+      ...Object.fromEntries(Object.entries(properties).filter(([key]) => key !== 'id' && key !== 'company_id')),
+      [name]: id
+    }))
+}
+
+/** A `POST /v1/identify` body: metadata and company each present or absent. */
+export function identifyBody (options: Required<RowOptions>): fc.Arbitrary<IdentifyBody> {
+  return fc.record({
+    user_id: options.userId,
+    metadata: realtimeMetadata(options.mode),
+    company: companyObject(options.mode, options.companyId)
+  }, { requiredKeys: ['user_id'] })
+}
+
+/** A `POST /v1/companies/identify` body. */
+export function companyIdentifyBody (options: Required<Omit<RowOptions, 'userId'>>): fc.Arbitrary<CompanyIdentifyBody> {
+  return fc.record({ company_id: options.companyId, metadata: realtimeMetadata(options.mode) }, { requiredKeys: ['company_id'] })
+}
+
+/** A `POST /v1/track` body. */
+export function trackBody (options: Required<Omit<RowOptions, 'companyId'>>): fc.Arbitrary<TrackBody> {
+  return fc.record({
+    user_id: options.userId,
+    event_name: fc.oneof(fc.constantFrom('Subscription Renewed', 'clicked', 'ü-😀-日本', 'a/b~c'), fc.string({ minLength: 1, maxLength: 12 })),
+    metadata: realtimeMetadata(options.mode)
+  }, { requiredKeys: ['user_id', 'event_name'] })
+}
+
 export const metadataMode: fc.Arbitrary<MetadataMode> = fc.constantFrom('primitives', 'strings')
 export const collection: fc.Arbitrary<Collection> = fc.constantFrom('users', 'companies')
 
@@ -156,6 +222,16 @@ export async function sendRows (app: FastifyInstance, key: string, into: Collect
   const file = body.map((row) => JSON.stringify(row)).join('\n') + '\n'
   const filename = `${into}.ndjson`
   return { res: await uploadNdjson(app, into, file, filename, { ...auth(key), ...headers }), fileSize: Buffer.byteLength(file), filename }
+}
+
+/** The headers a real client sends to the real-time endpoints, with the request id the test chose. */
+export function realtimeHeaders (key: string, requestId: string): Record<string, string> {
+  return { ...auth(key), 'content-type': 'application/json', 'x-api-version': API_VERSION, 'x-request-id': requestId }
+}
+
+/** A real-time call (identify, company identify, track, delete) with a JSON body. */
+export async function sendRealtime (app: FastifyInstance, key: string, method: 'POST' | 'DELETE', url: string, body: unknown, requestId: string): Promise<LightMyRequestResponse> {
+  return await app.inject({ method, url, headers: realtimeHeaders(key, requestId), payload: JSON.stringify(body) })
 }
 
 /** Every item of a control list (`/users`, `/companies`, `/jobs`), read page by page as a client would. */
