@@ -1,15 +1,15 @@
-// Issue 6, parts 1 and 2: W1–W4 against the mock and against a plain Fastify
+// Issue 6, parts 1 and 2: W1–W5 against the mock and against a plain Fastify
 // baseline, one after the other in the same run, each server alone on core 0
 // and the load generator (autocannon) on core 1.
-// Run: node --import tsx bench/throughput.ts [--duration 10] [--warmup 2] [--connections n] [--keys n] [--workloads W1,W3] [--source|--fresh] [--quick]
+// Run: node --import tsx bench/throughput.ts [--duration 10] [--warmup 2] [--connections n] [--keys n] [--workloads W1,W5] [--source|--fresh] [--quick]
 import { benchArgs, commandLine } from './lib/args.js'
 import { runLoad, type LoadResult } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
 import { cpuSecondsOf, pinSelf, RssSampler } from './lib/proc.js'
 import { baselineSpec, describeEntry, mockSpec, startServer, type ServerSpec } from './lib/server.js'
-import { fmt, mb, ratio, verdict } from './lib/stats.js'
+import { bodySize, fmt, mb, ratio, verdict } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
-import { drainJobs, keysFor, workloads, type Workload } from './lib/workloads.js'
+import { drainJobs, keysFor, W5_USERS_PER_KEY, workloads, type Workload } from './lib/workloads.js'
 
 const args = benchArgs(process.argv.slice(2), ['keys', 'workloads'])
 const only = typeof args.extra.workloads === 'string' ? args.extra.workloads.toUpperCase().split(',') : undefined
@@ -21,6 +21,8 @@ interface Measured extends LoadResult {
   cpu: number
   /** Milliseconds after the load stopped until every accepted job had ended (mock, job workloads). */
   drainMs: number | undefined
+  /** What the workload's check found wrong on the mock after the load (see Workload.verify). */
+  problems: string[]
 }
 
 /** Starts one server, warms it, measures one workload against it, stops it. */
@@ -43,7 +45,8 @@ async function measure (spec: ServerSpec, workload: Workload): Promise<Measured>
     const drainMs = isMock && workload.createsJobs ? await drainJobs(server.url, keys) : undefined
     // Peak RSS covers the load and the drain that finishes its jobs.
     const { peak } = sampler.stop()
-    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs }
+    const problems = isMock && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
+    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs, problems }
   } finally {
     await server.stop()
   }
@@ -53,9 +56,10 @@ console.log(`# Throughput: mock vs baseline\n\n${machineLine()}\n`)
 console.log(`- command: \`${commandLine()}\``)
 console.log(`- ${pinSelf(1)}; each server alone on core 0 (taskset -c 0), started fresh per workload, ${args.warmup} s warm-up, then ${args.duration} s measured`)
 console.log(`- mock: ${describeEntry(args.entry)}, MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info, logs to /dev/null (every line is still formatted and written)`)
-console.log('- baseline: bench/baseline-server.ts, plain Fastify 5 with its default JSON parser (the body is parsed), no schema, no validation, a static 202 (W4: a static job status of the same size), pino at info with one line per request to /dev/null')
+console.log('- baseline: bench/baseline-server.ts, plain Fastify 5 with its default JSON parser (the body is parsed), no schema, no validation, a static 202 (W4: a static job status of the same size; W5: a static 202 `{}`), pino at info with one line per request to /dev/null')
 console.log('- server CPU: the share of its core the server used during the measured load (from /proc/<pid>/stat); well under 100% means the load generator or a busy machine, not the server, set the pace')
-console.log('- jobs of a key run one at a time, so the requests rotate through several API keys; "drain" is how long after the load stopped every accepted job took to complete\n')
+console.log('- jobs of a key run one at a time, so the requests rotate through several API keys; "drain" is how long after the load stopped every accepted job took to complete')
+console.log(`- W5: one POST /v1/identify per request with the headers real clients send (Token key, JSON, X-API-Version), ${W5_USERS_PER_KEY} users per key, each identified with its company and 5 metadata properties, then again with 3 of them changed; a profile is created on its first identify (mostly in the warm-up) and updated on every later one; afterwards the mock must hold the users, the events and no fidelity warnings\n`)
 
 const rows: string[][] = []
 const verdicts: string[] = []
@@ -70,10 +74,11 @@ for (const workload of workloads()) {
     const isMock = run === mock
     if (run.cpu < 0.9) notes.push(`${workload.id} ${run.server} used ${fmt(run.cpu * 100)}% of its core: the load generator or other processes set its pace, so its figures understate what it can do`)
     if (run.non2xx > 0 || run.errors > 0) flagged.push(`${workload.id} ${run.server}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts): figures of this run do not measure accepted requests`)
+    for (const problem of run.problems) flagged.push(`${workload.id} ${run.server}: ${problem}`)
     rows.push([
       workload.id,
       run.server,
-      workload.bodyBytes === 0 ? 'GET' : `${fmt(workload.bodyBytes / 1024, 0)} KB`,
+      bodySize(workload.bodyBytes),
       String(args.connections ?? workload.connections),
       String(keys),
       fmt(run.reqPerSec),

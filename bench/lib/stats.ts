@@ -25,6 +25,12 @@ export function fmt (value: number, decimals = 0): string {
   return fixed.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
+/** A request body's size for a table: `GET` for none, bytes under 1 KB, else whole KB. */
+export function bodySize (bytes: number): string {
+  if (bytes === 0) return 'GET'
+  return bytes < 1024 ? `${bytes} B` : `${fmt(bytes / 1024, 0)} KB`
+}
+
 /** Bytes as MB with one decimal. */
 export function mb (bytes: number): string {
   return fmt(bytes / 1024 / 1024, 1)
