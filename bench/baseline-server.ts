@@ -31,6 +31,7 @@ app.addHook('onResponse', async (request, reply) => {
 })
 app.post('/v1/users/bulk_identify', async (_request, reply) => await reply.code(202).send(accepted))
 app.get('/v1/background_jobs/:job_id', async () => jobStatus)
+app.post('/v1/identify', async (_request, reply) => await reply.code(202).send({}))
 app.get('/__mock/health', async () => ({ status: 'ok' }))
 
 await app.listen({ port: Number(process.env.PORT ?? 3001), host: process.env.HOST ?? '127.0.0.1' })

@@ -1,18 +1,22 @@
-// Issue 6, parts 1 and 2: W1–W4 against the mock and against a plain Fastify
+// Issue 6, parts 1 and 2: W1–W5 against the mock and against a plain Fastify
 // baseline, one after the other in the same run, each server alone on core 0
-// and the load generator (autocannon) on core 1.
-// Run: node --import tsx bench/throughput.ts [--duration 10] [--warmup 2] [--connections n] [--keys n] [--workloads W1,W3] [--source|--fresh] [--quick]
+// and the load generator (autocannon) on core 1. --rounds n repeats each
+// workload's baseline-then-mock pair n times and sums up the same-run ratios
+// as medians with their range (the machine's speed drifts between runs).
+// Run: node --import tsx bench/throughput.ts [--duration 10] [--warmup 2] [--connections n] [--keys n] [--workloads W1,W5] [--rounds 1] [--source|--fresh] [--quick]
 import { benchArgs, commandLine } from './lib/args.js'
 import { runLoad, type LoadResult } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
 import { cpuSecondsOf, pinSelf, RssSampler } from './lib/proc.js'
 import { baselineSpec, describeEntry, mockSpec, startServer, type ServerSpec } from './lib/server.js'
-import { fmt, mb, ratio, verdict } from './lib/stats.js'
+import { bodySize, fmt, mb, median, ratio, spread, verdict } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
-import { drainJobs, keysFor, workloads, type Workload } from './lib/workloads.js'
+import { drainJobs, keysFor, W5_USERS_PER_KEY, workloads, type Workload } from './lib/workloads.js'
 
-const args = benchArgs(process.argv.slice(2), ['keys', 'workloads'])
+const args = benchArgs(process.argv.slice(2), ['keys', 'workloads', 'rounds'])
 const only = typeof args.extra.workloads === 'string' ? args.extra.workloads.toUpperCase().split(',') : undefined
+const rounds = Number(args.extra.rounds ?? 1)
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a whole number from 1: ${String(args.extra.rounds)}`)
 
 interface Measured extends LoadResult {
   server: string
@@ -21,6 +25,8 @@ interface Measured extends LoadResult {
   cpu: number
   /** Milliseconds after the load stopped until every accepted job had ended (mock, job workloads). */
   drainMs: number | undefined
+  /** What the workload's check found wrong on the mock after the load (see Workload.verify). */
+  problems: string[]
 }
 
 /** Starts one server, warms it, measures one workload against it, stops it. */
@@ -43,7 +49,8 @@ async function measure (spec: ServerSpec, workload: Workload): Promise<Measured>
     const drainMs = isMock && workload.createsJobs ? await drainJobs(server.url, keys) : undefined
     // Peak RSS covers the load and the drain that finishes its jobs.
     const { peak } = sampler.stop()
-    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs }
+    const problems = isMock && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
+    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs, problems }
   } finally {
     await server.stop()
   }
@@ -53,48 +60,66 @@ console.log(`# Throughput: mock vs baseline\n\n${machineLine()}\n`)
 console.log(`- command: \`${commandLine()}\``)
 console.log(`- ${pinSelf(1)}; each server alone on core 0 (taskset -c 0), started fresh per workload, ${args.warmup} s warm-up, then ${args.duration} s measured`)
 console.log(`- mock: ${describeEntry(args.entry)}, MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info, logs to /dev/null (every line is still formatted and written)`)
-console.log('- baseline: bench/baseline-server.ts, plain Fastify 5 with its default JSON parser (the body is parsed), no schema, no validation, a static 202 (W4: a static job status of the same size), pino at info with one line per request to /dev/null')
+console.log('- baseline: bench/baseline-server.ts, plain Fastify 5 with its default JSON parser (the body is parsed), no schema, no validation, a static 202 (W4: a static job status of the same size; W5: a static 202 `{}`), pino at info with one line per request to /dev/null')
 console.log('- server CPU: the share of its core the server used during the measured load (from /proc/<pid>/stat); well under 100% means the load generator or a busy machine, not the server, set the pace')
-console.log('- jobs of a key run one at a time, so the requests rotate through several API keys; "drain" is how long after the load stopped every accepted job took to complete\n')
+console.log('- jobs of a key run one at a time, so the requests rotate through several API keys; "drain" is how long after the load stopped every accepted job took to complete')
+console.log(`- W5: one POST /v1/identify per request with the headers real clients send (Token key, JSON, X-API-Version), ${W5_USERS_PER_KEY} users per key, each identified with its company and 5 metadata properties, then again with 3 of them changed; a profile is created on its first identify (mostly in the warm-up) and updated on every later one; afterwards the mock must hold the users, the events and no fidelity warnings`)
+console.log(rounds === 1 ? '' : `- ${rounds} rounds per workload, each the baseline then the mock; ratios are per round, summed up as median (min–max)\n`)
 
 const rows: string[][] = []
 const verdicts: string[] = []
+const summaries: string[] = []
 const flagged: string[] = []
 const notes: string[] = []
 for (const workload of workloads()) {
   if (only !== undefined && !only.includes(workload.id)) continue
-  const baseline = await measure(baselineSpec(), workload)
-  const mock = await measure(mockSpec({ entry: args.entry }), workload)
   const keys = Number(args.extra.keys ?? workload.keys)
-  for (const run of [baseline, mock]) {
-    const isMock = run === mock
-    if (run.cpu < 0.9) notes.push(`${workload.id} ${run.server} used ${fmt(run.cpu * 100)}% of its core: the load generator or other processes set its pace, so its figures understate what it can do`)
-    if (run.non2xx > 0 || run.errors > 0) flagged.push(`${workload.id} ${run.server}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts): figures of this run do not measure accepted requests`)
-    rows.push([
-      workload.id,
-      run.server,
-      workload.bodyBytes === 0 ? 'GET' : `${fmt(workload.bodyBytes / 1024, 0)} KB`,
-      String(args.connections ?? workload.connections),
-      String(keys),
-      fmt(run.reqPerSec),
-      `${fmt(run.cpu * 100)}%`,
-      fmt(run.p50Ms, 2),
-      fmt(run.p99Ms, 2),
-      String(run.errors),
-      String(run.non2xx),
-      mb(run.peakRss),
-      isMock ? fmt(ratio(mock.reqPerSec, baseline.reqPerSec), 2) : '1.00',
-      isMock ? fmt(ratio(mock.p50Ms, baseline.p50Ms), 2) : '1.00',
-      run.drainMs === undefined ? '–' : fmt(run.drainMs / 1000, 2),
-      run.drainMs === undefined ? '–' : fmt(run.ok / (run.durationS + run.drainMs / 1000))
-    ])
+  const pairs: Array<{ baseline: Measured, mock: Measured }> = []
+  for (let round = 1; round <= rounds; round++) {
+    const baseline = await measure(baselineSpec(), workload)
+    const mock = await measure(mockSpec({ entry: args.entry }), workload)
+    pairs.push({ baseline, mock })
+    const label = rounds === 1 ? workload.id : `${workload.id} #${round}`
+    for (const run of [baseline, mock]) {
+      const isMock = run === mock
+      if (run.cpu < 0.9) notes.push(`${label} ${run.server} used ${fmt(run.cpu * 100)}% of its core: the load generator or other processes set its pace, so its figures understate what it can do`)
+      if (run.non2xx > 0 || run.errors > 0) flagged.push(`${label} ${run.server}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts): figures of this run do not measure accepted requests`)
+      for (const problem of run.problems) flagged.push(`${label} ${run.server}: ${problem}`)
+      rows.push([
+        label,
+        run.server,
+        bodySize(workload.bodyBytes),
+        String(args.connections ?? workload.connections),
+        String(keys),
+        fmt(run.reqPerSec),
+        `${fmt(run.cpu * 100)}%`,
+        fmt(run.p50Ms, 2),
+        fmt(run.p99Ms, 2),
+        String(run.errors),
+        String(run.non2xx),
+        mb(run.peakRss),
+        isMock ? fmt(ratio(mock.reqPerSec, baseline.reqPerSec), 2) : '1.00',
+        isMock ? fmt(ratio(mock.p50Ms, baseline.p50Ms), 2) : '1.00',
+        run.drainMs === undefined ? '–' : fmt(run.drainMs / 1000, 2),
+        run.drainMs === undefined ? '–' : fmt(run.ok / (run.durationS + run.drainMs / 1000))
+      ])
+    }
   }
-  if (workload.id === 'W1') verdicts.push(verdict('W1 req/s ratio', ratio(mock.reqPerSec, baseline.reqPerSec), 0.85, true).line)
-  if (workload.id === 'W3') verdicts.push(verdict('W3 p50 ratio', ratio(mock.p50Ms, baseline.p50Ms), 1.5, false).line)
+  const of = (pick: (pair: { baseline: Measured, mock: Measured }) => number): number[] => pairs.map(pick)
+  const reqRatios = of((pair) => ratio(pair.mock.reqPerSec, pair.baseline.reqPerSec))
+  const p50Ratios = of((pair) => ratio(pair.mock.p50Ms, pair.baseline.p50Ms))
+  if (rounds > 1) {
+    summaries.push(`${workload.id} over ${rounds} rounds, median (min–max): mock ${spread(of((pair) => pair.mock.reqPerSec), 0)} req/s, baseline ${spread(of((pair) => pair.baseline.reqPerSec), 0)} req/s; ` +
+      `req/s ÷ base ${spread(reqRatios)}, p50 ÷ base ${spread(p50Ratios)}, p99 ÷ base ${spread(of((pair) => ratio(pair.mock.p99Ms, pair.baseline.p99Ms)))}`)
+  }
+  const over = rounds === 1 ? '' : ` (median of ${rounds} rounds)`
+  if (workload.id === 'W1') verdicts.push(verdict(`W1 req/s ratio${over}`, median(reqRatios), 0.85, true).line)
+  if (workload.id === 'W3') verdicts.push(verdict(`W3 p50 ratio${over}`, median(p50Ratios), 1.5, false).line)
 }
 
 console.log(markdownTable(['workload', 'server', 'body', 'conns', 'keys', 'req/s', 'server CPU', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', 'req/s ÷ base', 'p50 ÷ base', 'drain s', 'jobs done/s'], rows))
 console.log('')
+for (const line of summaries) console.log(`- ${line}`)
 for (const line of verdicts) console.log(`- ${line}`)
 for (const line of notes) console.log(`- NOTE ${line}`)
 for (const line of flagged) console.log(`- FLAGGED ${line}`)

@@ -25,6 +25,22 @@ export function fmt (value: number, decimals = 0): string {
   return fixed.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
+/**
+ * The median of samples with their range, e.g. `0.62 (0.55–0.70)`: just the
+ * value for one sample, `–` for none. NaNs (ratios to a zero) are left out.
+ */
+export function spread (values: readonly number[], decimals = 2): string {
+  const finite = values.filter(Number.isFinite)
+  if (finite.length < 2) return fmt(finite[0] ?? Number.NaN, decimals)
+  return `${fmt(median(finite), decimals)} (${fmt(Math.min(...finite), decimals)}–${fmt(Math.max(...finite), decimals)})`
+}
+
+/** A request body's size for a table: `GET` for none, bytes under 1 KB, else whole KB. */
+export function bodySize (bytes: number): string {
+  if (bytes === 0) return 'GET'
+  return bytes < 1024 ? `${bytes} B` : `${fmt(bytes / 1024, 0)} KB`
+}
+
 /** Bytes as MB with one decimal. */
 export function mb (bytes: number): string {
   return fmt(bytes / 1024 / 1024, 1)
