@@ -19,6 +19,13 @@ t.test('signedUp identifies the user in its company and tracks the sign-up', asy
   t.same(await mock.requests('activity-example', { warnings: true }), [], 'nothing strays from the docs')
 })
 
+t.test('a refused call is reported with the mock\'s answer', async (t) => {
+  const mock = await startMock()
+  t.teardown(() => mock.close())
+  await mock.addFault('activity-example', { match: { path: '/v1/identify' }, status: 429 })
+  await t.rejects(signedUp({ id: 'ada', email: 'ada@example.com', plan: 'pro', company: { id: 'acme', name: 'Acme' } }, { baseUrl: mock.url, apiKey: 'activity-example' }), /POST \/v1\/identify answered 429/)
+})
+
 t.test('accountClosed: the user is scheduled and goes at 02:00 UTC of the mock\'s clock', async (t) => {
   // A manual clock: the test moves time, nothing sleeps.
   const clock = new ManualClock(Date.parse('2025-05-19T23:00:00.000Z'))

@@ -145,7 +145,7 @@ function rowEntry (place: RowPlace, inside: readonly string[], problem: Problem)
 /** A body that is a list of rows (bulk) or of ids (delete). */
 function listEntry (shape: BodyShape, segments: readonly string[], problem: Problem): ErrorEntry {
   const collection = shape.fields[0] as string
-  const noun = SINGULAR[collection] ?? collection
+  const noun = SINGULAR[collection] as string
   const idField = ID_FIELD[collection] as string
   if (segments.length === 0) {
     const item = shape.kind === 'rows' ? `{"${idField}": "..."}` : '"..."'

@@ -81,7 +81,8 @@ export class MemoryProfiles implements ProfileStore {
 
   async identify (tenant: string, change: { user?: UserRow | undefined, company?: CompanyRow | undefined }, touch: Touch, at: number): Promise<string | null> {
     if (change.company !== undefined) this.applyCompany(tenant, change.company, touch, at)
-    if (change.user === undefined) return change.company?.company_id ?? null
+    // Without a user, a company is given.
+    if (change.user === undefined) return (change.company as CompanyRow).company_id
     this.applyUser(tenant, change.user, touch, at)
     return (this.#state(tenant).users.get(change.user.user_id) as UserRecord).companyId
   }

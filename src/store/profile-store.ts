@@ -47,10 +47,10 @@ export interface ScheduledDeletion {
 
 /** The order deletions are listed in: soonest first, then users before companies, then by id. */
 export function compareDeletions (a: ScheduledDeletion, b: ScheduledDeletion): number {
-  if (a.dueAt !== b.dueAt) return a.dueAt - b.dueAt
-  if (a.kind !== b.kind) return a.kind === 'users' ? -1 : 1
-  return a.id.localeCompare(b.id)
+  return (a.dueAt - b.dueAt) || (KIND_ORDER[a.kind] - KIND_ORDER[b.kind]) || a.id.localeCompare(b.id)
 }
+
+const KIND_ORDER: Readonly<Record<ProfileKind, number>> = { users: 0, companies: 1 }
 
 /** Profiles forgotten by a run of the due deletions. */
 export interface DeletionCount { users: number, companies: number }

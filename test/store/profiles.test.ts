@@ -66,11 +66,14 @@ for (const each of storeBackends()) {
       t.strictSame(await store.listTenants(), [A], 'the tenant has state')
     })
 
-    t.test('a request id that looks like a job id stays a request id', async (t) => {
+    t.test('a request id that looks like a job id stays a request id, and the reverse', async (t) => {
       const { profiles } = await newStore(t)
       const touch: Touch = { kind: 'request', id: 'bulk:jobs:NX-1:"r"\n' }
       await profiles.identify(A, { company: { company_id: 'c1' } }, touch, T0)
       t.strictSame((await profiles.getCompany(A, 'c1'))?.lastTouch, touch)
+      const job: Touch = { kind: 'job', id: 'r"x' }
+      await profiles.identify(A, { user: { user_id: 'u1' } }, job, T0)
+      t.strictSame((await profiles.getUser(A, 'u1'))?.lastTouch, job)
     })
 
     t.test('scheduleDeletions marks existing profiles only, counts them, keeps the sooner time', async (t) => {
