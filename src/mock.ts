@@ -6,6 +6,7 @@ import { buildApp } from './app.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Stage } from './jobs/lifecycle.js'
+import { isolateMock, type IsolatedMock, type IsolateOptions } from './isolation.js'
 
 export interface StartMockOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -31,6 +32,8 @@ export interface MockServer {
   /** The Fastify instance (for `inject`). */
   app: FastifyInstance
   close(): Promise<void>
+  /** A view for one test: a fresh random API key with every call below bound to it (isolation.ts). */
+  isolate(options?: IsolateOptions): IsolatedMock
   /** Forgets one key's state, or every key's without one. */
   reset(key?: string): Promise<void>
   users(key: string, filter?: { companyId?: string }): Promise<MockUser[]>
@@ -100,11 +103,12 @@ export async function startMock (options: StartMockOptions = {}): Promise<MockSe
   }
 
   const encode = encodeURIComponent
-  return {
+  const mock: MockServer = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     app,
     close: async () => { await app.close() },
+    isolate: (options) => isolateMock(mock, options, app.mock.keys.open),
     reset: async (key) => { await call('POST', '/__mock/reset', key) },
     users: async (key, filter = {}) => await all(filter.companyId === undefined ? '/__mock/users' : `/__mock/users?company_id=${encode(filter.companyId)}`, key),
     user: async (key, userId) => await optional(call<MockUser>('GET', `/__mock/users/${encode(userId)}`, key)),
@@ -122,4 +126,5 @@ export async function startMock (options: StartMockOptions = {}): Promise<MockSe
     },
     clearFaults: async (key) => { await call('DELETE', '/__mock/faults', key) }
   }
+  return mock
 }
