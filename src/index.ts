@@ -6,6 +6,7 @@ export type { JobRecord, JobRow, MockStore, Page, StatusChange, StoredUser } fro
 export { tenantOf, type Tenant } from './tenant.js'
 export { VERSION } from './version.js'
 export { connectMock, type ConnectMockOptions, type MockClient } from './control-client.js'
+export { startMockProcess, type StartMockProcessOptions, type MockProcess } from './child-process.js'
 export type { IsolatedMock, IsolateOptions, MockAccessors } from './isolation.js'
 export * from '../schemas/index.js'
 export { startMock, MockControlError, type StartMockOptions, type MockServer, type FaultRuleInput } from './mock.js'
