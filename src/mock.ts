@@ -7,6 +7,7 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Stage } from './jobs/lifecycle.js'
 import { isolateMock, type IsolatedMock, type IsolateOptions } from './isolation.js'
+import { loopback } from './loopback.js'
 
 export interface StartMockOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -63,8 +64,9 @@ const PAGE = 1000
 
 /**
  * Starts the mock in this process and listens (on a free port unless told).
- * Every accessor goes through the control API with `inject`, so the library
- * and HTTP users see exactly the same thing.
+ * Every accessor goes through the control API over the mock's own socket
+ * (loopback.ts says why not `inject`), so the library and HTTP users see
+ * exactly the same thing.
  */
 export async function startMock (options: StartMockOptions = {}): Promise<MockServer> {
   const app = await buildApp({ config: options.config ?? {}, clock: options.clock, logger: options.logger ?? false })
@@ -72,13 +74,14 @@ export async function startMock (options: StartMockOptions = {}): Promise<MockSe
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const host = options.host ?? '127.0.0.1'
+  const send = loopback(app)
 
   async function call<T> (method: InjectOptions['method'], url: string, key: string | undefined, payload?: unknown): Promise<T> {
     const headers: Record<string, string> = {}
     if (key !== undefined) headers.authorization = `Token ${key}`
     if (adminToken !== undefined) headers['x-mock-admin'] = adminToken
     const scoped = key === undefined ? `${url}${url.includes('?') ? '&' : '?'}all=1` : url
-    const res = await app.inject({ method, url: scoped, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
+    const res = await send({ method, url: scoped, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
     if (res.statusCode >= 400) throw new MockControlError(res.statusCode, res.json<ErrorEnvelope>())
     return (res.statusCode === 204 ? undefined : res.json()) as T
   }

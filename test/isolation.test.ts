@@ -91,11 +91,14 @@ t.test('two views never see each other\'s state', async (t) => {
 
 t.test('many views at once: each sees exactly its own, none is refused for another\'s running job', async (t) => {
   // The default MOCK_CONCURRENCY=reject: a second job of one key while its first runs is 409.
-  const mock = await started(t, { config: { MOCK_STAGE_MS: 5 } })
+  // With the manual clock every job stays pending until its view flushes it.
+  const mock = await started(t, { config: { MOCK_CLOCK: 'manual' } })
   const views = Array.from({ length: 20 }, (_, i) => mock.isolate({ prefix: `file${i}` }))
+  const jobIds = await Promise.all(views.map(async (view, i) => await submitted(view, [{ user_id: 'shared-id', metadata: { i } }])))
+  t.equal((await mock.jobs(views[0]?.key as string)).length, 1, 'twenty jobs pending at once, one per key')
   await Promise.all(views.map(async (view, i) => {
-    const jobId = await submitted(view, [{ user_id: 'shared-id', metadata: { i } }])
-    t.equal(await view.flush(), 1)
+    const jobId = jobIds[i] as string
+    t.equal(await view.flush(), 1, 'its own job only')
     t.same((await view.jobs()).map((job) => [job.job_id, job.status]), [[jobId, 'completed']])
     t.same((await view.users()).map((user) => user.metadata), [{ i }])
   }))
