@@ -161,18 +161,23 @@ export async function startMockProcess (options: StartMockProcessOptions = {}): 
   stderrPipe.unref()
 
   const client = connectMock(url, { adminToken: options.config?.MOCK_ADMIN_TOKEN })
+  let closing: Promise<void> | undefined
   return {
     ...client,
     port: Number(new URL(url).port),
     pid: child.pid as number,
     child,
     exited,
+    // One SIGTERM only: a second one makes the bin give up on the requests in flight and exit 1.
     close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.ref()
-        child.kill('SIGTERM')
-      }
-      await exited
+      closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.ref()
+          child.kill('SIGTERM')
+        }
+        await exited
+      })()
+      await closing
     }
   }
 }

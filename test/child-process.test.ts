@@ -126,7 +126,11 @@ t.test('the bin on a free port: typed access over HTTP, one key per test, SIGTER
   t.equal((await a.users()).length, 2)
   t.same(await b.users(), [], 'another key sees nothing')
   t.equal((await mock.requests()).length, 2, 'and the process-wide calls work too')
-  await mock.close()
+  const signals: unknown[] = []
+  const kill = mock.child.kill.bind(mock.child)
+  mock.child.kill = (signal) => { signals.push(signal); return kill(signal) }
+  await Promise.all([mock.close(), mock.close()])
+  t.same(signals, ['SIGTERM'], 'one SIGTERM for two close() at once (a second one would make it exit 1)')
   t.same(await mock.exited, { code: 0, signal: null }, 'exit 0 after SIGTERM')
   await mock.close()
   t.pass('close() again resolves')
