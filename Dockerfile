@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
 COPY src ./src
 COPY ui ./ui
+COPY scripts/build-cjs.mjs ./scripts/
 # `npm ci` runs `prepare`, which builds dist/; then only runtime dependencies are kept.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 

@@ -1,12 +1,16 @@
-import type { FastifyInstance, FastifyServerOptions, InjectOptions } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Fault, FaultInput, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../schemas/control.js'
 import type { EventType } from '../schemas/events.js'
 import type { JobStatus } from '../schemas/jobs.js'
-import type { ErrorEnvelope } from '../schemas/errors.js'
 import { buildApp } from './app.js'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Stage } from './jobs/lifecycle.js'
+import { isolateMock, type IsolatedMock, type IsolateOptions } from './isolation.js'
+import { loopback } from './loopback.js'
+import { controlAccessors } from './control-calls.js'
+
+export { MockControlError } from './control-calls.js'
 
 export interface StartMockOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -35,6 +39,8 @@ export interface MockServer {
   /** The Fastify instance (for `inject`). */
   app: FastifyInstance
   close(): Promise<void>
+  /** A view for one test: a fresh random API key with every call below bound to it (isolation.ts). */
+  isolate(options?: IsolateOptions): IsolatedMock
   /** Forgets one key's state, or every key's without one. */
   reset(key?: string): Promise<void>
   users(key: string, filter?: { companyId?: string }): Promise<MockUser[]>
@@ -56,88 +62,25 @@ export interface MockServer {
   clearFaults(key?: string): Promise<void>
 }
 
-/** A control call that failed, with the mock's error envelope. */
-export class MockControlError extends Error {
-  override name = 'MockControlError'
-  constructor (readonly statusCode: number, readonly body: ErrorEnvelope) {
-    super(`${statusCode}: ${body.errors.map((entry) => entry.message).join(' ')}`)
-  }
-}
-
-const PAGE = 1000
-
 /**
  * Starts the mock in this process and listens (on a free port unless told).
- * Every accessor goes through the control API with `inject`, so the library
- * and HTTP users see exactly the same thing.
+ * Every accessor goes through the control API over the mock's own socket
+ * (loopback.ts says why not `inject`), so the library and HTTP users see
+ * exactly the same thing.
  */
 export async function startMock (options: StartMockOptions = {}): Promise<MockServer> {
   const app = await buildApp({ config: options.config ?? {}, clock: options.clock, logger: options.logger ?? false })
-  const adminToken = app.mock.config.MOCK_ADMIN_TOKEN
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const host = options.host ?? '127.0.0.1'
-
-  async function call<T> (method: InjectOptions['method'], url: string, key: string | undefined, payload?: unknown): Promise<T> {
-    const headers: Record<string, string> = {}
-    if (key !== undefined) headers.authorization = `Token ${key}`
-    if (adminToken !== undefined) headers['x-mock-admin'] = adminToken
-    const scoped = key === undefined ? `${url}${url.includes('?') ? '&' : '?'}all=1` : url
-    const res = await app.inject({ method, url: scoped, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
-    if (res.statusCode >= 400) throw new MockControlError(res.statusCode, res.json<ErrorEnvelope>())
-    return (res.statusCode === 204 ? undefined : res.json()) as T
-  }
-
-  async function all<T> (path: string, key: string | undefined): Promise<T[]> {
-    const items: T[] = []
-    let page: T[]
-    do {
-      page = await call<T[]>('GET', `${path}${path.includes('?') ? '&' : '?'}limit=${PAGE}&offset=${items.length}`, key)
-      items.push(...page)
-    } while (page.length === PAGE)
-    return items
-  }
-
-  async function optional<T> (request: Promise<T>): Promise<T | undefined> {
-    try {
-      return await request
-    } catch (error) {
-      if (error instanceof MockControlError && error.statusCode === 404) return undefined
-      throw error
-    }
-  }
-
-  const encode = encodeURIComponent
-  return {
+  const accessors = controlAccessors(loopback(app), app.mock.config.MOCK_ADMIN_TOKEN)
+  const mock: MockServer = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     app,
     close: async () => { await app.close() },
-    reset: async (key) => { await call('POST', '/__mock/reset', key) },
-    users: async (key, filter = {}) => await all(filter.companyId === undefined ? '/__mock/users' : `/__mock/users?company_id=${encode(filter.companyId)}`, key),
-    user: async (key, userId) => await optional(call<MockUser>('GET', `/__mock/users/${encode(userId)}`, key)),
-    companies: async (key) => await all('/__mock/companies', key),
-    jobs: async (key) => await all('/__mock/jobs', key),
-    job: async (key, jobId) => await optional(call<MockJob>('GET', `/__mock/jobs/${encode(jobId)}`, key)),
-    requests: async (key, filter = {}) => await all(filter.warnings === true ? '/__mock/requests?warnings=true' : '/__mock/requests', key),
-    events: async (key, filter = {}) => {
-      const query = new URLSearchParams()
-      if (filter.userId !== undefined) query.set('user_id', filter.userId)
-      if (filter.companyId !== undefined) query.set('company_id', filter.companyId)
-      if (filter.eventType !== undefined) query.set('event_type', filter.eventType)
-      if (filter.eventName !== undefined) query.set('event_name', filter.eventName)
-      const search = query.toString()
-      return await all(search === '' ? '/__mock/events' : `/__mock/events?${search}`, key)
-    },
-    deletions: async (key) => await all('/__mock/deletions', key),
-    advance: async (key, jobId, to) => await call('POST', `/__mock/jobs/${encode(jobId)}/advance`, key, to === undefined ? {} : { to }),
-    fail: async (key, jobId, at) => await call('POST', `/__mock/jobs/${encode(jobId)}/fail`, key, at === undefined ? {} : { at }),
-    flush: async (key) => (await call<{ finished: number }>('POST', '/__mock/clock/flush', key)).finished,
-    addFault: async (key, rule) => {
-      const added: Fault[] = []
-      for (const one of Array.isArray(rule) ? rule : [rule]) added.push(...(await call<{ faults: Fault[] }>('POST', '/__mock/faults', key, one)).faults)
-      return added
-    },
-    clearFaults: async (key) => { await call('DELETE', '/__mock/faults', key) }
+    isolate: (options) => isolateMock(mock, options, app.mock.keys.open),
+    ...accessors
   }
+  return mock
 }

@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp, REDACTED_PATHS } from './app.js'
 import { bufferedStdout } from './log-output.js'
+import { linkToParent } from './parent-link.js'
 import { ConfigError, configFromSources, describeSettings, type Config } from './config.js'
 import { VERSION } from './version.js'
 
@@ -103,6 +104,7 @@ export async function main (argv: readonly string[], env: Readonly<Record<string
     app.log.warn(event, 'shutting down: finishing requests in flight')
     await app.close()
   })
+  linkToParent(app, env)
   return 0
 }
 
