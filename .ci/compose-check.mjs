@@ -1,8 +1,9 @@
 // Checks the compose files as far as a machine without a Docker engine or a registry can:
 //
 //   - each file parses as YAML (as strictly as Compose: duplicate keys are errors) and
-//     validates against the Compose specification's JSON schema (the copy dclint ships,
-//     compose-spec's schema/compose-spec.json), with Ajv;
+//     validates against the Compose specification's JSON schema, with Ajv. The schema is
+//     the copy the dclint package ships (in dclint 3.1.0: compose-spec's
+//     schema/compose-spec.json of 2025-07-20, byte for byte);
 //   - what the schema cannot see: every `build:` context and Dockerfile exists and is the
 //     repo's Dockerfile (the one CI builds), every `image:` of a service that is not built
 //     is the stand-in base (`node:<major>-slim`, the Dockerfile's FROM) or one of the

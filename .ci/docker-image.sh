@@ -32,8 +32,10 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v redis-server >/dev/null || missing+=(redis-server) # the replicas stack's Redis
 if [ ${#missing[@]} -gt 0 ]; then
   t=$SECONDS
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null \
-    || fail "apt-get install ${missing[*]} failed"
+  if ! apt_log=$({ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } 2>&1); then
+    tail -n 20 <<<"$apt_log" >&2
+    fail "apt-get install ${missing[*]} failed"
+  fi
   say "installed ${missing[*]} ($(since "$t"))"
 fi
 
