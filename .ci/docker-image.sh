@@ -60,13 +60,6 @@ ca_bundle=/etc/ssl/certs/ca-certificates.crt
 versions=$(npm view "$node_package@$major" version --json 2>/dev/null) || fail "npm view $node_package@$major failed (is the npm registry reachable?)"
 node_version=$(node -e 'try { console.log([JSON.parse(process.argv[1])].flat().at(-1)) } catch {}' "$versions")
 [[ "$node_version" =~ ^$major\.[0-9]+\.[0-9]+$ ]] || fail "npm view $node_package@$major gave no version of Node.js $major"
-# The Debian archive apt uses here (not its -security or -updates suites); the $(...) are apt's.
-# shellcheck disable=SC2016
-debian_mirror () { apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(ORIGIN) $(TARGET_OF)' | awk '$3 == "Debian" && $4 == "deb" && $2 !~ /-/ { print $1; exit }'; }
-mirror=$(debian_mirror)
-if [ -z "$mirror" ]; then apt-get update -qq >/dev/null && mirror=$(debian_mirror); fi
-[ -n "$mirror" ] || fail "apt has no Debian mirror configured here"
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/docker-image-XXXXXX")
 prefix=userpilot-mock-ci-$$
 image=localhost/userpilot-mock:ci-$$
@@ -118,6 +111,10 @@ make_rootfs () {
   say "stand-in root filesystem: Debian $suite (minbase), Node.js $node_version, npm $npm_version, user node 1000:1000"
 }
 
+# The Debian archive apt uses here (not its -security or -updates suites); the $(...) are apt's.
+# shellcheck disable=SC2016
+debian_mirror () { apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(ORIGIN) $(TARGET_OF)' | awk '$3 == "Debian" && $4 == "deb" && $2 !~ /-/ { print $1; exit }'; }
+
 key=$({ echo "$major $node_version $suite $arch"; declare -f make_rootfs; sha256sum < "$ca_bundle"; } | sha256sum | cut -c 1-16)
 cache=${USERPILOT_MOCK_CI_CACHE:-${XDG_CACHE_HOME:-/var/cache}/userpilot-mock-ci}
 tarball=$cache/node-$major-slim-$key.tar
@@ -144,6 +141,9 @@ elif [ -f "$tarball" ]; then
   import_base
   say "stand-in $base: cached root filesystem $tarball imported ($(since "$t"))"
 else
+  mirror=$(debian_mirror)
+  if [ -z "$mirror" ]; then apt-get update -qq >/dev/null && mirror=$(debian_mirror); fi
+  [ -n "$mirror" ] || fail "apt has no Debian mirror configured here"
   say "stand-in $base: not cached (key $key), making it: debootstrap $suite from $mirror, Node.js $node_version"
   mkdir -p "$cache" "$work/rootfs"
   make_rootfs "$work/rootfs"
