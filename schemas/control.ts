@@ -149,7 +149,7 @@ export const JournalEntry = Type.Object({
   request_id: Type.String(),
   method: Type.String(),
   path: Type.String(),
-  status: Type.Integer(),
+  status: Type.Integer({ description: 'The answer\'s status; 0 when a fault dropped the connection without one.' }),
   duration_ms: Type.Number(),
   headers: Type.Record(Type.String(), Type.String()),
   body: Type.Union([Type.String(), Type.Null()], { description: 'The body as received, up to MOCK_JOURNAL_BODY_BYTES.' }),

@@ -5,10 +5,10 @@ import { parseConfig, type Config } from './config.js'
 import { requireApiKey } from './http/auth.js'
 import { requireControlAccess } from './http/control-auth.js'
 import { faultHook } from './http/faults.js'
-import { journalHook } from './http/journal.js'
+import { journalHook, journalWriter } from './http/journal.js'
 import { bodyParser } from './http/body-parser.js'
 import { drainOnClose } from './http/drain-on-close.js'
-import { clientErrorHandler, errorHandler, frameworkErrors } from './http/error-handler.js'
+import { clientErrorHandler, errorHandler, frameworkErrors, routeNotFound } from './http/error-handler.js'
 import { requestContext, requestId } from './http/request-context.js'
 import { serializerCompiler } from './http/serialization.js'
 import { validatorCompiler } from './http/validation.js'
@@ -134,11 +134,13 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
   await app.register(bodyParser)
 
   await app.register(async (userpilot) => {
+    const journal = journalWriter(app.mock)
     userpilot.addHook('onRequest', requireApiKey(keys))
-    userpilot.addHook('onRequest', faultHook(store))
+    userpilot.addHook('onRequest', faultHook(store, journal))
     if (config.MOCK_RATE_LIMITS === 'docs') userpilot.addHook('onRequest', rateLimitHook(store.rates, clock))
     userpilot.addHook('preHandler', fidelityHook(config.MOCK_STRICT === 'true'))
-    userpilot.addHook('onResponse', journalHook(app.mock))
+    userpilot.addHook('onResponse', journalHook(journal))
+    userpilot.setNotFoundHandler(routeNotFound)
     await userpilot.register(bulkIdentify)
     await userpilot.register(backgroundJobs)
     await userpilot.register(realtime)

@@ -20,6 +20,7 @@ export const ConfigSchema = Type.Object({
   MOCK_CLOCK: StringEnum(['auto', 'manual'] as const, { default: 'auto', description: '`manual`: jobs move only when the control API says so.' }),
   MOCK_METADATA: MetadataModeSchema,
   MOCK_CONCURRENCY: StringEnum(['reject', 'queue'] as const, { default: 'reject', description: 'A bulk request while a job runs: 409, or wait in queued.' }),
+  MOCK_QUEUE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100, description: 'MOCK_CONCURRENCY=queue: most jobs a key may have waiting behind its running one; beyond, 429 queue_full.' }),
   MOCK_MAX_RECORDS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most rows in one bulk request.' }),
   MOCK_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 52_428_800, description: 'Most bytes in one request body.' }),
   MOCK_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', accepts: 'an http:// or https:// base URL such as http://mock:3000', description: 'Base URL for `links`, e.g. http://mock:3000; unset: from each request.' })),

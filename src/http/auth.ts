@@ -18,7 +18,8 @@ export function requireApiKey (keys: KeyRing): onRequestHookHandler {
   return function requireApiKey (request, _reply, done) {
     const result = authenticate(request.headers.authorization, keys)
     if ('failure' in result) {
-      done(apiError(401, result.failure, AUTH_MESSAGES[result.failure], 'header authorization'))
+      // An unknown path is a 404 whoever asks; it is journaled, under no key.
+      done(request.is404 ? undefined : apiError(401, result.failure, AUTH_MESSAGES[result.failure], 'header authorization'))
       return
     }
     request.tenant = result.tenant

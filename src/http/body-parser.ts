@@ -12,6 +12,13 @@ declare module 'fastify' {
   }
 }
 
+/** Whether a route takes no body, or one whose schema also accepts null (`{"to"?}` or nothing). */
+export function bodyIsOptional (schema: unknown): boolean {
+  if (schema === undefined) return true
+  const branches = (schema as { anyOf?: Array<{ type?: unknown }> }).anyOf
+  return Array.isArray(branches) && branches.some((branch) => branch.type === 'null')
+}
+
 /**
  * JSON bodies are read as bytes, so that their size is known without
  * serializing them again, and parsed with plain `JSON.parse`: it defines
@@ -26,6 +33,11 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
     request.bodyBytes = body.length
     request.rawBody = body
     if (body.length === 0) {
+      // A call whose body is optional (advance, fail, flush, reset): an empty one is no body.
+      if (bodyIsOptional(request.routeOptions.schema?.body)) {
+        done(null, null)
+        return
+      }
       const collection = /\/(\w+)\/bulk_identify$/.exec(String(request.routeOptions.url))?.[1]
       const expected = collection === undefined ? 'a JSON object' : `a JSON object such as {"${collection}": [...]}`
       done(apiError(400, 'empty_body', `The request body is empty: send ${expected}.`, 'body'), undefined)

@@ -83,17 +83,24 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
     return reply.code(status).send({ errors: [clientErrorEntry(status, error, request.url)] })
   })
 
-  app.setNotFoundHandler(async (request, reply) => {
-    return reply.code(404).send({
-      errors: [{
-        error: labelFor(404),
-        error_code: 'route_not_found',
-        message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. /documentation lists what the mock serves: Userpilot's API under /v1, the mock's control API under /__mock.`,
-        details: `${request.method} ${excerpt(request.url, 120)}`
-      }]
-    })
-  })
+  app.setNotFoundHandler(routeNotFound)
 }, { name: 'error-handler', fastify: '5.x' })
+
+/**
+ * Unknown routes: 404 in the envelope. The root handles every path; the `/v1`
+ * scope sets it again so that its own hooks (the key, faults, the journal)
+ * run for an unknown Userpilot path too.
+ */
+export async function routeNotFound (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return await reply.code(404).send({
+    errors: [{
+      error: labelFor(404),
+      error_code: 'route_not_found',
+      message: `There is no ${request.method} ${excerpt(request.url.split('?')[0] as string, 120)} route. /documentation lists what the mock serves: Userpilot's API under /v1, the mock's control API under /__mock.`,
+      details: `${request.method} ${excerpt(request.url, 120)}`
+    }]
+  })
+}
 
 /** The router's own words echo the whole URL; these say what to fix instead. */
 const ROUTER_MESSAGES: Readonly<Record<string, string>> = {

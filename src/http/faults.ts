@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { envelope } from '../errors.js'
 import type { MockStore } from '../store/store.js'
-import type { Tenant } from '../tenant.js'
+import type { JournalWriter } from './journal.js'
 
 /** Statuses that tell a client to come back later get a Retry-After unless the rule gives one. */
 const RETRY_STATUSES = new Set([429, 503])
@@ -14,10 +14,11 @@ const RETRY_STATUSES = new Set([429, 503])
  * latency, not job time, so it waits on a real timer and never blocks other
  * requests.
  */
-export function faultHook (store: MockStore): onRequestAsyncHookHandler {
+export function faultHook (store: MockStore, journal: JournalWriter): onRequestAsyncHookHandler {
   return async function applyFault (request: FastifyRequest, reply: FastifyReply) {
-    // Runs after requireApiKey: the tenant is known.
-    const tenant = request.tenant as Tenant
+    // Runs after requireApiKey: the tenant is known, but for an unknown path sent without a valid key.
+    const tenant = request.tenant
+    if (tenant === null) return
     const fault = await store.takeFault(tenant.id, request.method, request.url.split('?')[0] as string)
     if (fault === undefined) return
     request.log.info({ faultId: fault.id }, 'fault injected')
@@ -25,6 +26,8 @@ export function faultHook (store: MockStore): onRequestAsyncHookHandler {
     if (fault.dropConnection) {
       reply.hijack()
       request.raw.socket.destroy()
+      // No answer, so no onResponse: the journal is told here, with status 0.
+      await journal(request, reply, 0)
       return
     }
     if (fault.status === null) return

@@ -17,29 +17,39 @@ function maskedHeaders (request: FastifyRequest): Record<string, string> {
   return headers
 }
 
+/** Journals one request: `status` 0 for a connection dropped without an answer. */
+export type JournalWriter = (request: FastifyRequest, reply: FastifyReply, status: number) => Promise<void>
+
 /**
- * Records every answered `/v1` request in the journal: method, path, status,
- * duration, request id, headers with the key masked, and the body up to
- * MOCK_JOURNAL_BODY_BYTES (marked when cut).
+ * Records a `/v1` request in the journal: method, path, status, duration,
+ * request id, headers with the key masked, the body up to
+ * MOCK_JOURNAL_BODY_BYTES (marked when cut), and its fidelity warnings.
  */
-export function journalHook (state: Pick<MockState, 'store' | 'clock' | 'config'>): onResponseHookHandler {
+export function journalWriter (state: Pick<MockState, 'store' | 'clock' | 'config'>): JournalWriter {
   const limit = state.config.MOCK_JOURNAL_BODY_BYTES
-  // A callback hook: an async one would add its own promise to the store's.
-  return function journal (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+  return async (request, reply, status) => {
     const raw = request.rawBody
-    state.store.appendRequest({
+    await state.store.appendRequest({
       time: state.clock.now(),
       tenant: request.tenant?.id ?? null,
       requestId: request.id,
       method: request.method,
       path: request.url,
-      status: reply.statusCode,
+      status,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       headers: maskedHeaders(request),
       body: raw === null ? null : raw.toString('utf8', 0, Math.min(raw.length, limit)),
       bodyBytes: request.bodyBytes,
       bodyTruncated: raw !== null && request.bodyBytes > limit,
       warnings: request.warnings?.list ?? []
-    }).then(() => done(), done)
+    })
+  }
+}
+
+/** Journals every answered `/v1` request (unknown paths too). */
+export function journalHook (write: JournalWriter): onResponseHookHandler {
+  // A callback hook: an async one would add its own promise to the store's.
+  return function journal (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    write(request, reply, reply.statusCode).then(() => done(), done)
   }
 }

@@ -20,6 +20,8 @@ export interface NdjsonOptions {
 
 export interface NdjsonRows {
   rows: unknown[]
+  /** The line number of each row. */
+  lines: number[]
   /** Bytes of the file as received. */
   bytes: number
   /** The file's first `keepBytes` bytes. */
@@ -64,6 +66,7 @@ export async function readNdjson (stream: Readable, options: NdjsonOptions): Pro
     bytes += chunk.length
   }
   const rows: unknown[] = []
+  const rowLines: number[] = []
   const problems: ErrorEntry[] = []
   const report = (found: ErrorEntry[]): void => { problems.push(...found.slice(0, MAX_ERRORS - problems.length)) }
   let count = 0
@@ -87,6 +90,7 @@ export async function readNdjson (stream: Readable, options: NdjsonOptions): Pro
       continue
     }
     rows.push(value)
+    rowLines.push(line)
     options.inspect?.(value, line)
   }
   if (count > options.maxRecords) {
@@ -98,5 +102,5 @@ export async function readNdjson (stream: Readable, options: NdjsonOptions): Pro
     throw apiError(400, 'empty_file', `The uploaded file has no rows: send one JSON object per line, one per ${options.collection === 'users' ? 'user' : 'company'}.`, 'file')
   }
   if (problems.length > 0) throw new ApiError(400, problems)
-  return { rows, bytes, head: Buffer.concat(head) }
+  return { rows, lines: rowLines, bytes, head: Buffer.concat(head) }
 }

@@ -76,12 +76,37 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   // Converting and defaulting copy the input; a value that already passes and
   // has no default to take (say a job id in the path) is used as it is.
   const asIs = !declaresDefault(schema)
+  const integers = integerFields(schema)
   return (value: unknown) => {
     if (asIs && check.Check(value)) return { value }
-    const input = Value.Default(schema, Value.Convert(schema, value))
+    // Read before converting: TypeBox converts the object in place.
+    const kept = nonIntegers(integers, value as Record<string, unknown>)
+    const input = Object.assign(Value.Default(schema, Value.Convert(schema, value)) as Record<string, unknown>, kept)
     if (check.Check(input)) return { value: input }
     return { error: collect(check.Errors(input)) }
   }
+}
+
+/** The integer fields of a query string, params or headers schema (each an object of fields). */
+function integerFields (schema: TSchema): string[] {
+  const properties = schema.properties as Record<string, TSchema>
+  return Object.keys(properties).filter((name) => (properties[name] as TSchema).type === 'integer')
+}
+
+const INTEGER_TEXT = /^\s*-?\d+\s*$/
+
+/**
+ * TypeBox's conversion reads "2.5" as 2, "1e3" as 1 and "0x10" as 16: an
+ * integer field sent as anything but an integer's digits keeps its text, so
+ * that the check refuses it with the field named instead of truncating it.
+ */
+function nonIntegers (fields: readonly string[], raw: Record<string, unknown>): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const field of fields) {
+    const sent = raw[field]
+    if (typeof sent === 'string' && !INTEGER_TEXT.test(sent)) kept[field] = sent
+  }
+  return kept
 }
 
 function decodePointer (path: string): string[] {

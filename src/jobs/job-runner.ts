@@ -2,7 +2,7 @@ import type { JobStatus } from '../../schemas/jobs.js'
 import { isTerminal, nextStatus, statusOrder, type Stage } from './lifecycle.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import { leasesOf, sweepInterval, type JobLeases, type JobRef } from './lease.js'
-import type { CreateJobResult, JobRecord, JobRow, MockStore } from '../store/store.js'
+import type { CreateJobOptions, CreateJobResult, JobRecord, JobRow, MockStore } from '../store/store.js'
 
 /** How long each stage lasts. */
 export interface JobTiming {
@@ -91,13 +91,36 @@ export class JobRunner {
    * (MOCK_CONCURRENCY=reject) it is refused while another job of the tenant
    * has not ended; otherwise it waits in `queued` for the jobs before it.
    */
-  async submit (job: JobRecord, rows: readonly JobRow[], options: { exclusive?: boolean } = {}): Promise<CreateJobResult> {
+  async submit (job: JobRecord, rows: readonly JobRow[], options: CreateJobOptions = {}): Promise<CreateJobResult> {
+    // The replica that takes the request carries the job, unless it dies: its
+    // lease is taken before the job exists, so another replica's sweep can
+    // never see the job without one and take it over in between.
+    const leases = this.#autoAdvance ? this.#leases : undefined
+    if (leases !== undefined && await leases.acquire(job)) this.#owned.set(keyOf(job), job)
     const result = await this.#options.store.createJob(job, rows, options)
-    if (!result.created) return result
-    // The replica that took the request carries the job, unless it dies.
-    if (this.#leases !== undefined && this.#autoAdvance && await this.#leases.acquire(job)) this.#owned.set(keyOf(job), job)
+    if (!result.created) {
+      // No job (a 409): the lease taken for it goes.
+      if (leases !== undefined) {
+        this.#owned.delete(keyOf(job))
+        await leases.release(job)
+      }
+      return result
+    }
     await this.#arrived(job)
     return result
+  }
+
+  /**
+   * About how long until a job ends on its own, from its stage timings (0
+   * once it has ended, or under MOCK_CLOCK=manual, where nothing moves by itself).
+   */
+  remainingMs (job: JobRecord, now: number): number {
+    if (!this.#autoAdvance || isTerminal(job.status)) return 0
+    const { timing } = this.#options
+    const { stage, since } = stageOf(job)
+    let total = Math.max(0, since + stageDuration(stage, job.totalRows, timing) - now)
+    for (let next = nextStatus(stage); !isTerminal(next); next = nextStatus(next as Stage)) total += stageDuration(next as Stage, job.totalRows, timing)
+    return total
   }
 
   /**

@@ -10,6 +10,7 @@ import { multipartUploads, unsupportedContentType } from '../http/body-parser.js
 import { readNdjson, type RowCheck } from '../http/ndjson.js'
 import { rowChecker } from '../http/validation.js'
 import { inspectBody, refuseIfStrict, warningsOf } from '../http/fidelity.js'
+import { checkProfileCaps } from '../http/profile-caps.js'
 import { createJobRecord, toJobAccepted } from '../jobs/jobs.js'
 import type { Stage } from '../jobs/lifecycle.js'
 import type { JobRow } from '../store/store.js'
@@ -27,8 +28,8 @@ const KINDS: readonly BulkKind[] = [
   { type: 'companies', summary: 'Companies - Bulk Identify and Update', body: CompaniesBulkBodySchema, row: CompanyRowSchema }
 ]
 
-/** The rows of a request and what the 202 says of them. */
-interface Submission { rows: JobRow[], fileSize: number, filename: string | undefined }
+/** The rows of a request, where each is (for messages), and what the 202 says of them. */
+interface Submission { rows: JobRow[], pathOf: (index: number) => string, fileSize: number, filename: string | undefined }
 
 const UploadSchema = Type.Object({
   file: Type.String({ format: 'binary', description: 'An NDJSON file: one JSON row per line, blank lines skipped.' })
@@ -87,7 +88,7 @@ async function readParts (request: FastifyRequest, collection: string, check: Ro
     // The journal shows the upload as the file's first bytes; its size is the file's.
     request.rawBody = read.head
     request.bodyBytes = read.bytes
-    submission = { rows: read.rows as JobRow[], fileSize: read.bytes, filename: part.filename.slice(0, MAX_FILENAME) || undefined }
+    submission = { rows: read.rows as JobRow[], pathOf: (index) => `line ${read.lines[index] as number}: /metadata`, fileSize: read.bytes, filename: part.filename.slice(0, MAX_FILENAME) || undefined }
   }
   if (submission === undefined) {
     throw apiError(400, 'missing_file', 'The multipart body has no file: send the NDJSON rows as a file in the form field "file".', 'field file')
@@ -97,9 +98,9 @@ async function readParts (request: FastifyRequest, collection: string, check: Ro
 
 /** `POST /v1/users/bulk_identify` and `POST /v1/companies/bulk_identify`: validate, record a job with its rows, answer 202. */
 export const bulkIdentify: FastifyPluginAsync = async (app) => {
-  const { config, clock, runner } = app.mock
+  const { config, clock, runner, store } = app.mock
   const maxRecords = config.MOCK_MAX_RECORDS
-  const exclusive = config.MOCK_CONCURRENCY === 'reject'
+  const admission = config.MOCK_CONCURRENCY === 'reject' ? { exclusive: true } : { maxWaiting: config.MOCK_QUEUE_LIMIT }
   await multipartUploads(app, config.MOCK_BODY_LIMIT)
 
   const strict = config.MOCK_STRICT === 'true'
@@ -142,10 +143,18 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
       } else if (request.body === undefined) {
         throw unsupportedContentType(undefined, true)
       } else {
-        submission = { rows: (request.body as Record<string, JobRow[]>)[collection] as JobRow[], fileSize: request.bodyBytes, filename: undefined }
+        submission = { rows: (request.body as Record<string, JobRow[]>)[collection] as JobRow[], pathOf: (index) => `/${collection}/${index}/metadata`, fileSize: request.bodyBytes, filename: undefined }
       }
+      await checkProfileCaps(store.profiles, tenant.id, kind.type, submission.rows, submission.pathOf)
       const job = createJobRecord({ tenant, type: kind.type, totalRows: submission.rows.length, fileSize: submission.fileSize, filename: submission.filename, failAt, now: clock.now() })
-      const result = await runner.submit(job, submission.rows, { exclusive })
+      const result = await runner.submit(job, submission.rows, admission)
+      if (!result.created && result.queueFull === true) {
+        const running = await store.getJob(tenant.id, result.activeJobId)
+        const seconds = Math.max(1, Math.ceil((running === undefined ? 0 : runner.remainingMs(running, clock.now())) / 1000))
+        throw apiError(429, 'queue_full',
+          `This API key already has ${config.MOCK_QUEUE_LIMIT} jobs waiting behind job ${result.activeJobId} (MOCK_CONCURRENCY=queue, MOCK_QUEUE_LIMIT=${config.MOCK_QUEUE_LIMIT}). Retry after ${seconds} s, when it has ended.`,
+          `retry after ${seconds} s`, { 'retry-after': String(seconds) })
+      }
       if (!result.created) {
         throw apiError(409, 'job_in_progress',
           `Job ${result.activeJobId} is still running for this API key, and one bulk job runs at a time (users and companies together). Poll it until it is completed or failed, then send this request again.`,

@@ -7,6 +7,7 @@ import { apiError } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { requireJsonBody } from '../http/body-parser.js'
 import { refuseIfStrict, warningsOf } from '../http/fidelity.js'
+import { checkProfileCaps } from '../http/profile-caps.js'
 import type { Touch } from '../store/store.js'
 
 const TAG = ['Userpilot']
@@ -72,7 +73,10 @@ export const realtime: FastifyPluginAsync = async (app) => {
     const company = body.company === undefined ? undefined : companyRowOf(body.company)
     const at = clock.now()
     const user = { user_id: body.user_id, company_id: company?.company_id, metadata: body.metadata as CompanyRow['metadata'] }
-    const companyId = await store.profiles.identify(tenantOfRequest(request).id, { user, company }, touchOf(request), at)
+    const tenant = tenantOfRequest(request).id
+    await checkProfileCaps(store.profiles, tenant, 'users', [user], () => '/metadata')
+    if (company !== undefined) await checkProfileCaps(store.profiles, tenant, 'companies', [company], () => '/company')
+    const companyId = await store.profiles.identify(tenant, { user, company }, touchOf(request), at)
     await keep(request, 'identify_user', { userId: body.user_id, companyId, metadata: body.metadata, at })
     return reply.code(202).send({})
   })
@@ -91,7 +95,10 @@ export const realtime: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const body = request.body as CompanyIdentifyBody
     const at = clock.now()
-    await store.profiles.identify(tenantOfRequest(request).id, { company: { company_id: body.company_id, metadata: body.metadata as CompanyRow['metadata'] } }, touchOf(request), at)
+    const company = { company_id: body.company_id, metadata: body.metadata as CompanyRow['metadata'] }
+    const tenant = tenantOfRequest(request).id
+    await checkProfileCaps(store.profiles, tenant, 'companies', [company], () => '/metadata')
+    await store.profiles.identify(tenant, { company }, touchOf(request), at)
     await keep(request, 'identify_company', { userId: null, companyId: body.company_id, metadata: body.metadata, at })
     return reply.code(202).send({})
   })

@@ -182,6 +182,15 @@ export class MemoryProfiles implements ProfileStore {
     return false
   }
 
+  async metadataSizes (tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]> {
+    const state = this.#tenants.get(tenant)
+    const records: Map<string, UserRecord | CompanyRecord> | undefined = kind === 'users' ? state?.users : state?.companies
+    return ids.map((id) => {
+      const record = records?.get(id)
+      return record === undefined ? 0 : Object.keys(record.metadata).length
+    })
+  }
+
   /** Forgets a tenant's profiles (every tenant's when null). */
   forget (tenant: string | null): void {
     if (tenant === null) this.#tenants.clear()

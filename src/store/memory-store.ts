@@ -6,7 +6,7 @@ import { MemoryEvents } from './memory-events.js'
 import { MemoryProfiles } from './memory-profiles.js'
 import { MemoryRateWindows } from './memory-rate-windows.js'
 import { filterIterable, takePage, type Page } from './page.js'
-import { DEFAULT_EVENT_RETENTION, FAULT_LIMIT, journalMatches, type JournalFilter, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type StatusChange } from './store.js'
+import { DEFAULT_EVENT_RETENTION, FAULT_LIMIT, journalMatches, type JournalFilter, type CreateJobOptions, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type StatusChange } from './store.js'
 import { RingBuffer } from './ring-buffer.js'
 
 interface TenantState {
@@ -86,11 +86,13 @@ export class MemoryStore implements MockStore {
     return state
   }
 
-  async createJob (job: JobRecord, rows: readonly JobRow[], options: { exclusive?: boolean } = {}): Promise<CreateJobResult> {
+  async createJob (job: JobRecord, rows: readonly JobRow[], options: CreateJobOptions = {}): Promise<CreateJobResult> {
     const state = this.#tenant(job.tenant)
     // No await between the check and the write: in one process this is atomic.
-    const active = options.exclusive === true ? firstActive(state) : undefined
-    if (active !== undefined) return { created: false, activeJobId: active.jobId }
+    const active = firstActive(state)
+    if (active !== undefined && options.exclusive === true) return { created: false, activeJobId: active.jobId }
+    // Every job that has not ended but the oldest waits; the rows map holds one entry per such job.
+    if (active !== undefined && options.maxWaiting !== undefined && state.rows.size > options.maxWaiting) return { created: false, activeJobId: active.jobId, queueFull: true }
     state.jobs.set(job.jobId, { ...job, history: job.history.map((change) => statusChange(change.status, change.at)) })
     state.rows.set(job.jobId, rows)
     return { created: true }

@@ -1,4 +1,4 @@
-import type { Metadata, MetadataValue } from '../../schemas/bulk.js'
+import { MAX_METADATA_KEYS, type Metadata, type MetadataValue } from '../../schemas/bulk.js'
 
 /**
  * Stored metadata lives in objects without a prototype, so a key such as
@@ -12,13 +12,28 @@ export function emptyMetadata (): Metadata {
 /**
  * Merges `patch` into `target` in place: a `null` value removes the property.
  * A nested value (only real-time calls send them) is copied, so that neither
- * side ever shares an object with the other.
+ * side ever shares an object with the other. A profile holds at most
+ * MAX_METADATA_KEYS properties: requests that would pass it are refused
+ * (profile-caps.ts), and a new key beyond it is not added here, should rows
+ * accepted earlier meet a profile that filled up meanwhile.
  */
 export function mergeMetadata (target: Metadata, patch: Readonly<Record<string, MetadataValue>>): void {
+  // Counted only when a new key arrives: updates of known keys cost nothing more.
+  let size = -1
   for (const key of Object.keys(patch)) {
     const value = patch[key] as MetadataValue
-    if (value === null) delete target[key]
-    else target[key] = typeof value === 'object' ? structuredClone(value) : value
+    const known = key in target
+    if (value === null) {
+      if (known && size >= 0) size--
+      delete target[key]
+      continue
+    }
+    if (!known) {
+      if (size < 0) size = Object.keys(target).length
+      if (size >= MAX_METADATA_KEYS) continue
+      size++
+    }
+    target[key] = typeof value === 'object' ? structuredClone(value) : value
   }
 }
 

@@ -45,9 +45,13 @@ export interface ScheduledDeletion {
   dueAt: number
 }
 
-/** The order deletions are listed in: soonest first, then users before companies, then by id. */
+/**
+ * The order deletions are listed in: soonest first, then users before
+ * companies, then by id in code-unit order (as `<` compares, not the
+ * locale's), so that every process lists them alike. Ids of one kind are unique.
+ */
 export function compareDeletions (a: ScheduledDeletion, b: ScheduledDeletion): number {
-  return (a.dueAt - b.dueAt) || (KIND_ORDER[a.kind] - KIND_ORDER[b.kind]) || a.id.localeCompare(b.id)
+  return (a.dueAt - b.dueAt) || (KIND_ORDER[a.kind] - KIND_ORDER[b.kind]) || (a.id < b.id ? -1 : 1)
 }
 
 const KIND_ORDER: Readonly<Record<ProfileKind, number>> = { users: 0, companies: 1 }
@@ -89,4 +93,6 @@ export interface ProfileStore {
   runDeletions(tenant: string | null, dueBy: number): Promise<DeletionCount>
   /** Whether any deletion is pending, in any tenant. */
   hasDeletions(): Promise<boolean>
+  /** How many metadata properties each profile of `ids` holds (0 for one that does not exist). */
+  metadataSizes(tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]>
 }

@@ -103,6 +103,16 @@ export class RedisProfiles implements ProfileStore {
     })
   }
 
+  async metadataSizes (tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]> {
+    return await this.#ctx.guard(async () => {
+      if (ids.length === 0) return []
+      const records = await this.#ctx.redis.hmget(`${this.#ctx.t(tenant)}${kind}`, ...ids.map(enc))
+      // A record is its fixed fields (5 for a user, 3 for a company), then key, value pairs.
+      const fixed = kind === 'users' ? 5 : 3
+      return records.map((record) => record === null ? 0 : (record.split('\n').length - fixed) / 2)
+    })
+  }
+
   async hasDeletions (): Promise<boolean> {
     return await this.#ctx.guard(async () => await this.#ctx.redis.scard(`${this.#ctx.prefix}deltenants`) > 0)
   }

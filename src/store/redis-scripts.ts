@@ -22,6 +22,7 @@
 // it, first-seen sequence, then metadata pairs; a company record: createdAt,
 // updatedAt, what last touched it, then metadata pairs (redis-codec.ts).
 
+import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
 import type { LuaScript } from './redis-context.js'
 
 /** Lua functions the scripts share (prepended to each that needs them). */
@@ -38,21 +39,22 @@ end
 
 -- Appends to out the metadata pairs of cur (from cstart) merged with those of
 -- patch (from pstart): a null value removes the key, a removed key that comes
--- back goes last, as in a JavaScript object.
+-- back goes last, as in a JavaScript object. A profile holds at most
+-- ${MAX_METADATA_KEYS} keys: a new key beyond that is not added.
 local function merge(out, cur, cstart, patch, pstart)
-  local keys, vals, index = {}, {}, {}
+  local keys, vals, index, size = {}, {}, {}, 0
   for i = cstart, #cur - 1, 2 do
-    keys[#keys + 1] = cur[i]; vals[#keys] = cur[i + 1]; index[cur[i]] = #keys
+    keys[#keys + 1] = cur[i]; vals[#keys] = cur[i + 1]; index[cur[i]] = #keys; size = size + 1
   end
   for i = pstart, #patch - 1, 2 do
     local k, v = patch[i], patch[i + 1]
     local at = index[k]
     if v == 'null' then
-      if at then keys[at] = false; index[k] = nil end
+      if at then keys[at] = false; index[k] = nil; size = size - 1 end
     elseif at then
       vals[at] = v
-    else
-      keys[#keys + 1] = k; vals[#keys] = v; index[k] = #keys
+    elseif size < ${MAX_METADATA_KEYS} then
+      keys[#keys + 1] = k; vals[#keys] = v; index[k] = #keys; size = size + 1
     end
   end
   for i = 1, #keys do
@@ -104,14 +106,20 @@ local function pushAll(key, list, from)
 end
 `
 
-/** ARGV: P, tenant, job, exclusive (1/0), the job's hash fields (see encJob), rows… → nil when created, else the active job's id. */
+/**
+ * ARGV: P, tenant, job, admission ('x' exclusive; else the most jobs that may
+ * wait, -1 for any), the job's hash fields (see encJob), rows… → nil when
+ * created, else the running job's id (or { id, 'full' } when the queue is full).
+ */
 export const CREATE_JOB: LuaScript = {
   name: 'upCreateJob', lua: `${HELPERS}
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
-if ARGV[4] == '1' then
-  local first = redis.call('ZRANGE', T .. 'active', 0, 0)
-  if #first > 0 then return first[1] end
+local first = redis.call('ZRANGE', T .. 'active', 0, 0)
+if #first > 0 then
+  if ARGV[4] == 'x' then return first[1] end
+  local most = tonumber(ARGV[4])
+  if most >= 0 and redis.call('ZCARD', T .. 'active') > most then return { first[1], 'full' } end
 end
 redis.call('ZADD', P .. 'tenants', 'NX', redis.call('INCR', P .. 'tseq'), tenant)
 local seq = redis.call('INCR', T .. 'seq')

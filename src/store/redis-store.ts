@@ -11,7 +11,7 @@ import { RedisEvents } from './redis-events.js'
 import { RedisProfiles } from './redis-profiles.js'
 import { RedisRateWindows } from './redis-rate-windows.js'
 import * as scripts from './redis-scripts.js'
-import { DEFAULT_EVENT_RETENTION, FAULT_LIMIT, journalMatches, type JournalFilter, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type Page } from './store.js'
+import { DEFAULT_EVENT_RETENTION, FAULT_LIMIT, journalMatches, type JournalFilter, type CreateJobOptions, type CreateJobResult, type FaultRule, type JobRecord, type JobRow, type JournalRecord, type MockStore, type Page } from './store.js'
 
 export { storeError } from './redis-context.js'
 
@@ -114,11 +114,13 @@ export class RedisStore implements MockStore {
     return `${this.#ctx.t(job.tenant)}lease:${enc(job.jobId)}`
   }
 
-  async createJob (job: JobRecord, rows: readonly JobRow[], options: { exclusive?: boolean } = {}): Promise<CreateJobResult> {
+  async createJob (job: JobRecord, rows: readonly JobRow[], options: CreateJobOptions = {}): Promise<CreateJobResult> {
     return await this.#ctx.guard(async () => {
-      const active = await this.#ctx.run(scripts.CREATE_JOB, this.#prefix, enc(job.tenant), enc(job.jobId), options.exclusive === true ? 1 : 0,
-        ...encJob(job), ...rows.map((row) => encRow(job.type, row))) as string | null
-      return active === null ? { created: true } : { created: false, activeJobId: dec(active) }
+      const admission = options.exclusive === true ? 'x' : options.maxWaiting ?? -1
+      const active = await this.#ctx.run(scripts.CREATE_JOB, this.#prefix, enc(job.tenant), enc(job.jobId), admission,
+        ...encJob(job), ...rows.map((row) => encRow(job.type, row))) as string | [string, string] | null
+      if (active === null) return { created: true }
+      return typeof active === 'string' ? { created: false, activeJobId: dec(active) } : { created: false, activeJobId: dec(active[0]), queueFull: true }
     })
   }
 

@@ -85,7 +85,18 @@ export interface FaultRule {
 export type JobRow = UserRow | CompanyRow
 
 /** What {@link MockStore.createJob} did. */
-export type CreateJobResult = { created: true } | { created: false, activeJobId: string }
+export type CreateJobResult =
+  | { created: true }
+  /** `queueFull`: refused because `maxWaiting` jobs already wait, not because one runs. */
+  | { created: false, activeJobId: string, queueFull?: true }
+
+/** How a new job may join the tenant's jobs. */
+export interface CreateJobOptions {
+  /** Refused while another job of the tenant has not ended (MOCK_CONCURRENCY=reject). */
+  exclusive?: boolean
+  /** Otherwise: refused when this many jobs already wait behind the running one (MOCK_QUEUE_LIMIT). */
+  maxWaiting?: number
+}
 
 /** Events kept per key when MOCK_EVENT_RETENTION is not set. */
 export const DEFAULT_EVENT_RETENTION = 10_000
@@ -108,11 +119,11 @@ export interface MockStore {
   readonly rates: RateWindows
   /**
    * Records a new job and the rows it will apply; the store takes ownership
-   * of `rows`. With `exclusive`, the check that the tenant has no job still
-   * running and the creation are one atomic step: of two requests arriving
-   * together, only one is created.
+   * of `rows`. With `exclusive` (or `maxWaiting`), the check of the tenant's
+   * jobs that have not ended and the creation are one atomic step: of two
+   * requests arriving together, only one is created (or joins the queue).
    */
-  createJob(job: JobRecord, rows: readonly JobRow[], options?: { exclusive?: boolean }): Promise<CreateJobResult>
+  createJob(job: JobRecord, rows: readonly JobRow[], options?: CreateJobOptions): Promise<CreateJobResult>
   /** The tenant's oldest job that has not ended: the one allowed to run. */
   oldestActiveJob(tenant: string): Promise<JobRecord | undefined>
   getJob(tenant: string, jobId: string): Promise<JobRecord | undefined>

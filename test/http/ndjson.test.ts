@@ -53,7 +53,7 @@ t.test('one row per line, each checked with its line number; bytes counted', asy
   const { check, calls } = spyCheck()
   const text = '{"id":"a"}\n{"id":"b","n":1}\n'
   const result = await readNdjson(chunks(text), options(check))
-  t.same(result, { rows: [{ id: 'a' }, { id: 'b', n: 1 }], bytes: Buffer.byteLength(text), head: Buffer.alloc(0) })
+  t.same(result, { rows: [{ id: 'a' }, { id: 'b', n: 1 }], lines: [1, 2], bytes: Buffer.byteLength(text), head: Buffer.alloc(0) })
   t.same(calls, [[{ id: 'a' }, 1], [{ id: 'b', n: 1 }, 2]])
 })
 
@@ -70,8 +70,8 @@ t.test('CRLF line ends, also when CR and LF arrive in different chunks', async (
 t.test('a final line without a newline is read', async (t) => {
   const { check } = spyCheck()
   const result = await readNdjson(chunks('{"id":"a"}\n{"id":"b"}'), options(check))
-  t.same(result, { rows: [{ id: 'a' }, { id: 'b' }], bytes: 21, head: Buffer.alloc(0) })
-  t.same(await readNdjson(chunks('{"id":"only"}'), options(check)), { rows: [{ id: 'only' }], bytes: 13, head: Buffer.alloc(0) })
+  t.same(result, { rows: [{ id: 'a' }, { id: 'b' }], lines: [1, 2], bytes: 21, head: Buffer.alloc(0) })
+  t.same(await readNdjson(chunks('{"id":"only"}'), options(check)), { rows: [{ id: 'only' }], lines: [1], bytes: 13, head: Buffer.alloc(0) })
 })
 
 t.test('multi-byte UTF-8 split across chunks: decoded whole, bytes counted right', async (t) => {
@@ -83,17 +83,17 @@ t.test('multi-byte UTF-8 split across chunks: decoded whole, bytes counted right
   const emoji = bytes.indexOf(Buffer.from('😀'))
   const parts = [bytes.subarray(0, emoji + 1), bytes.subarray(emoji + 1, emoji + 3), bytes.subarray(emoji + 3, emoji + 7), bytes.subarray(emoji + 7)]
   const result = await readNdjson(Readable.from(parts), options(check))
-  t.same(result, { rows: [{ id: '😀é日本' }, { id: 'Zürich' }], bytes: 39, head: Buffer.alloc(0) })
+  t.same(result, { rows: [{ id: '😀é日本' }, { id: 'Zürich' }], lines: [1, 2], bytes: 39, head: Buffer.alloc(0) })
 
   const oneByteAtATime = Array.from(bytes, (byte) => Buffer.from([byte]))
-  t.same(await readNdjson(Readable.from(oneByteAtATime), options(check)), { rows: [{ id: '😀é日本' }, { id: 'Zürich' }], bytes: 39, head: Buffer.alloc(0) })
+  t.same(await readNdjson(Readable.from(oneByteAtATime), options(check)), { rows: [{ id: '😀é日本' }, { id: 'Zürich' }], lines: [1, 2], bytes: 39, head: Buffer.alloc(0) })
 })
 
 t.test('blank lines are skipped, not counted, not checked, but numbered', async (t) => {
   const { check, calls } = spyCheck()
   const text = '\n   \n{"id":"a"}\n\t\n\r\n{"id":"b"}\n\n'
   const result = await readNdjson(chunks(text), options(check, 2))
-  t.same(result, { rows: [{ id: 'a' }, { id: 'b' }], bytes: Buffer.byteLength(text), head: Buffer.alloc(0) })
+  t.same(result, { rows: [{ id: 'a' }, { id: 'b' }], lines: [3, 6], bytes: Buffer.byteLength(text), head: Buffer.alloc(0) })
   t.same(calls.map(([, line]) => line), [3, 6])
 })
 

@@ -33,6 +33,13 @@ class FakeLeases implements JobLeases {
     return true
   }
 
+  /** Another replica's sweep taking a job's lease, if nobody holds it. */
+  takeAs (owner: string, job: JobRef): boolean {
+    if (this.owners.has(job.jobId)) return false
+    this.owners.set(job.jobId, owner)
+    return true
+  }
+
   async release (job: JobRef): Promise<void> {
     this.released.push(job)
     if (this.failRelease) throw new Error('store away')
@@ -154,4 +161,29 @@ t.test('a step that finds its lease taken by another replica meanwhile does noth
   await clock.advance(STAGE - SWEEP - 1)
   t.equal((await store.getJob(A, 'j1'))?.status, 'queued', 'the step left the job to its owner')
   t.equal(clock.pending, 1, 'and scheduled nothing more for it: only the sweep timer is left')
+})
+
+t.test('the accepting replica holds the lease before the job exists: another replica\'s sweep in between cannot take it', async (t) => {
+  const { store, leases, runner } = setup(t)
+  const create = store.createJob.bind(store)
+  const seen: Array<string | undefined> = []
+  store.createJob = async (job, rows, options) => {
+    seen.push(leases.owners.get(job.jobId))
+    const result = await create(job, rows, options)
+    // The other replica's sweep runs right after the job appears.
+    leases.takeAs('other', job)
+    return result
+  }
+  await runner.submit(jobRecord(A, 'j1', 0, 1), [{ user_id: 'u1' }])
+  t.same(seen, ['me'], 'held when the job was created')
+  t.equal(leases.owners.get('j1'), 'me', 'and still held: the sweep found it taken')
+})
+
+t.test('a job refused with 409 gives its lease back', async (t) => {
+  const { leases, runner } = setup(t)
+  t.same(await runner.submit(jobRecord(A, 'j1', 0, 1), [{ user_id: 'u1' }], { exclusive: true }), { created: true })
+  const refused = await runner.submit(jobRecord(A, 'j2', 0, 1), [{ user_id: 'u2' }], { exclusive: true })
+  t.same(refused, { created: false, activeJobId: 'j1' })
+  t.same(leases.released.map((job) => job.jobId), ['j2'])
+  t.notOk(leases.owners.has('j2'))
 })

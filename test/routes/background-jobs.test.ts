@@ -137,11 +137,16 @@ t.test('GET /v1/background_jobs', async (t) => {
       ['?limit=0', 'Expected integer to be greater or equal to 1'],
       ['?limit=1001', 'Expected integer to be less or equal to 1000'],
       ['?limit=abc', 'Expected integer'],
-      ['?limit=', 'Expected integer']
+      ['?limit=', 'Expected integer'],
+      // TypeBox alone would read these as 2, 1 and 16.
+      ['?limit=2.5', 'Expected integer'],
+      ['?limit=1e3', 'Expected integer'],
+      ['?limit=0x10', 'Expected integer']
     ] as const) {
       expectErrors(t, await listJobs(app, query), 400, [invalid(
         'invalid_parameter', `The querystring parameter "limit" is not valid: ${problem}.`, 'querystring/limit')])
     }
+    t.equal((await listJobs(app, '?limit=%207%20&offset=00')).statusCode, 200, 'digits with spaces around are an integer')
     expectErrors(t, await listJobs(app, '?offset=-1'), 400, [invalid(
       'invalid_parameter', 'The querystring parameter "offset" is not valid: Expected integer to be greater or equal to 0.', 'querystring/offset')])
     expectErrors(t, await listJobs(app, '?limit=0&offset=x'), 400, [

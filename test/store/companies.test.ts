@@ -95,6 +95,21 @@ for (const each of storeBackends()) {
         t.same(await store.createJob(jobRecord(B, 'j2', T0, 1), [{ user_id: 'u1' }], { exclusive: true }), { created: false, activeJobId: 'j1' })
       })
 
+      t.test('with maxWaiting (queue mode, MOCK_QUEUE_LIMIT): refused once that many wait behind the running job', async (t) => {
+        const store = await newStore(t)
+        const create = async (id: string, maxWaiting: number): Promise<unknown> => await store.createJob(jobRecord(A, id, T0, 1), [{ user_id: id }], { maxWaiting })
+        t.same(await create('j1', 0), { created: true }, 'the first runs: nothing waits')
+        t.same(await create('j2', 0), { created: false, activeJobId: 'j1', queueFull: true }, 'a limit of 0: nothing may wait')
+        t.same(await create('j2', 2), { created: true })
+        t.same(await create('j3', 2), { created: true })
+        t.same(await create('j4', 2), { created: false, activeJobId: 'j1', queueFull: true }, 'two wait already')
+        t.equal(await store.getJob(A, 'j4'), undefined, 'not stored')
+        await walk(store, A, 'j1', TO_COMPLETED, T0 + 1)
+        t.same(await create('j4', 2), { created: true }, 'a place freed when the running job ended')
+        t.same(await create('j5', 2), { created: false, activeJobId: 'j2', queueFull: true }, 'naming the job that runs now')
+        t.same(await store.createJob(jobRecord(B, 'j1', T0, 1), [{ user_id: 'x' }], { maxWaiting: 0 }), { created: true }, 'another tenant has its own queue')
+      })
+
       t.test('without exclusive (queue mode), jobs are created whatever is active', async (t) => {
         const store = await newStore(t)
         t.same(await store.createJob(jobRecord(A, 'j1', T0, 1), [{ user_id: 'u1' }]), { created: true })

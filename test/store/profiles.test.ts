@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import type { MockStore, ProfileStore, StoredUser, Touch } from '../../src/store/store.js'
+import { compareDeletions } from '../../src/store/profile-store.js'
 import { jobRecord, storeBackends, type StoreBackend } from '../helpers/store.js'
 
 // The profile contract both backends keep: real-time identify, deletions.
@@ -143,6 +144,32 @@ for (const each of storeBackends()) {
       t.equal(await store.profiles.hasDeletions(), false)
     })
 
+    t.test('metadataSizes: the properties each profile holds, 0 for none', async (t) => {
+      const { profiles } = await newStore(t)
+      await profiles.identify(A, { user: { user_id: 'u1', metadata: { a: 1, b: 'x', c: null } }, company: { company_id: 'c1', metadata: { n: { deep: 1 } } as never } }, R1, T0)
+      t.strictSame(await profiles.metadataSizes(A, 'users', ['u1', 'nobody']), [2, 0])
+      t.strictSame(await profiles.metadataSizes(A, 'companies', ['c1']), [1])
+      t.strictSame(await profiles.metadataSizes(B, 'users', ['u1']), [0], 'an unknown tenant')
+      t.strictSame(await profiles.metadataSizes(A, 'users', []), [])
+    })
+
+    t.test('a profile never holds more than 1000 properties: new keys beyond are not added; updates and removals are', async (t) => {
+      const store = await newStore(t)
+      const many = (prefix: string, count: number): Record<string, string> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, 'v']))
+      await store.profiles.identify(A, { user: { user_id: 'u1', metadata: many('a', 990) } }, R1, T0)
+      await store.profiles.identify(A, { user: { user_id: 'u1', metadata: { a1: null, a0: 'changed', ...many('b', 20) } } }, R1, T0)
+      const user = await store.profiles.getUser(A, 'u1') as StoredUser
+      t.equal(Object.keys(user.metadata).length, 1000)
+      t.equal(user.metadata.a0, 'changed', 'a known key is updated')
+      t.notOk('a1' in user.metadata, 'a removal frees a place…')
+      t.ok('b10' in user.metadata, '…which a new key takes')
+      t.notOk('b11' in user.metadata, 'the next new key is not added')
+      await store.createJob(jobRecord(A, 'j1', T0, 1), [{ user_id: 'u1', metadata: { c0: 'v', a2: null, c1: 'v' } }])
+      await store.applyRows(A, 'j1', 1, T0)
+      const after = (await store.profiles.getUser(A, 'u1') as StoredUser).metadata
+      t.strictSame([Object.keys(after).length, 'c0' in after, 'c1' in after], [1000, false, true], 'bulk rows likewise, key by key in order')
+    })
+
     t.test('results are detached copies, nested values too', async (t) => {
       const { profiles } = await newStore(t)
       const sent = { nested: { a: 1 } }
@@ -155,3 +182,12 @@ for (const each of storeBackends()) {
     })
   })
 }
+
+t.test('compareDeletions: due time, then users before companies, then ids in code-unit order', async (t) => {
+  const at = (kind: 'users' | 'companies', id: string, dueAt = DUE): { kind: 'users' | 'companies', id: string, dueAt: number } => ({ kind, id, dueAt })
+  t.ok(compareDeletions(at('companies', 'a', DUE - 1), at('users', 'a')) < 0)
+  t.ok(compareDeletions(at('users', 'z'), at('companies', 'a')) < 0)
+  t.ok(compareDeletions(at('companies', 'a'), at('users', 'z')) > 0)
+  t.equal(compareDeletions(at('users', 'u1'), at('users', 'ü')), -1, 'u (0x75) before ü (0xfc), whatever the locale says')
+  t.equal(compareDeletions(at('users', 'ü'), at('users', 'u1')), 1)
+})

@@ -336,6 +336,8 @@ t.test('applying faults', async (t) => {
     const other = await fetch(url, { headers: auth(OTHER) })
     t.equal(other.status, 200)
     await other.arrayBuffer()
+    const journal = (await control(app, 'GET', '/requests')).json<Array<{ status: number, path: string }>>()
+    t.same(journal.map((entry) => [entry.path, entry.status]), [['/v1/background_jobs', 200], ['/v1/background_jobs', 0]], 'the dropped call is journaled once, with status 0')
   })
 })
 

@@ -114,6 +114,19 @@ t.test('requests refused with 401 are journaled without a key: seen with ?all=1 
   ], { key: null, query: '?all=1' })
 })
 
+t.test('unknown /v1 paths: 404 with or without a key, journaled under the key when it is valid', async (t) => {
+  const { app } = await testApp(t)
+  const keyed = await app.inject({ method: 'POST', url: '/v1/users/identify', headers: auth() })
+  const bare = await app.inject({ method: 'GET', url: '/v1/nothing?x=1' })
+  t.same([keyed.statusCode, bare.statusCode], [404, 404])
+  t.equal(keyed.json<{ errors: Array<{ error_code: string }> }>().errors[0]?.error_code, 'route_not_found')
+  await expectJournal(t, app, [entry(keyed, { method: 'POST', path: '/v1/users/identify', headers: sent({ authorization: `Token *** (${ENV})` }) })])
+  await expectJournal(t, app, [
+    entry(bare, { key_id: null, method: 'GET', path: '/v1/nothing?x=1', headers: sent({}) }),
+    entry(keyed, { method: 'POST', path: '/v1/users/identify', headers: sent({ authorization: `Token *** (${ENV})` }) })
+  ], { key: null, query: '?all=1' })
+})
+
 t.test('only /v1 requests are journaled', async (t) => {
   const { app } = await testApp(t)
   await app.inject({ method: 'GET', url: '/__mock/health' })
