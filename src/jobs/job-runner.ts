@@ -112,10 +112,11 @@ export class JobRunner {
 
   /**
    * About how long until a job ends on its own, from its stage timings (0
-   * once it has ended, or under MOCK_CLOCK=manual, where nothing moves by itself).
+   * once it has ended or is gone, or under MOCK_CLOCK=manual, where nothing
+   * moves by itself).
    */
-  remainingMs (job: JobRecord, now: number): number {
-    if (!this.#autoAdvance || isTerminal(job.status)) return 0
+  remainingMs (job: JobRecord | undefined, now: number): number {
+    if (job === undefined || !this.#autoAdvance || isTerminal(job.status)) return 0
     const { timing } = this.#options
     const { stage, since } = stageOf(job)
     let total = Math.max(0, since + stageDuration(stage, job.totalRows, timing) - now)

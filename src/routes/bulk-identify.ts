@@ -150,7 +150,7 @@ export const bulkIdentify: FastifyPluginAsync = async (app) => {
       const result = await runner.submit(job, submission.rows, admission)
       if (!result.created && result.queueFull === true) {
         const running = await store.getJob(tenant.id, result.activeJobId)
-        const seconds = Math.max(1, Math.ceil((running === undefined ? 0 : runner.remainingMs(running, clock.now())) / 1000))
+        const seconds = Math.max(1, Math.ceil(runner.remainingMs(running, clock.now()) / 1000))
         throw apiError(429, 'queue_full',
           `This API key already has ${config.MOCK_QUEUE_LIMIT} jobs waiting behind job ${result.activeJobId} (MOCK_CONCURRENCY=queue, MOCK_QUEUE_LIMIT=${config.MOCK_QUEUE_LIMIT}). Retry after ${seconds} s, when it has ended.`,
           `retry after ${seconds} s`, { 'retry-after': String(seconds) })

@@ -542,3 +542,14 @@ t.test('a job that disappears from the store stops quietly', async (t) => {
     t.same(errors, [])
   })
 })
+
+t.test('remainingMs: what is left of the stage, then the stages to come; 0 once ended or gone', async (t) => {
+  const { clock, runner } = harness(t, { stageMs: 200, rowsPerMin: 600 })
+  const { job, rows } = newJob(clock, 10)
+  await runner.submit(job, rows)
+  t.equal(runner.remainingMs(job, clock.now()), 200 + 200 + 1000 + 200, 'queued, validating, processing (10 rows at 600/min), pending_refresh')
+  await clock.advance(300)
+  t.equal(runner.remainingMs({ ...job, status: 'validating', history: [...job.history, { status: 'validating', at: T0 + 200 }] }, clock.now()), 100 + 1000 + 200, 'half of validating gone')
+  t.equal(runner.remainingMs({ ...job, status: 'completed' }, clock.now()), 0)
+  t.equal(runner.remainingMs(undefined, clock.now()), 0, 'a job gone meanwhile')
+})
