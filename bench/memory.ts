@@ -19,6 +19,7 @@ const rows = Number(args.extra.rows ?? 10_000)
 const KEY = 'bench-memory'
 const RETENTION = 1000
 const JOURNAL = 1000
+const QUEUE_ROUND = 50
 
 console.log(`# Memory: ${fmt(users)} users with 5 metadata fields\n\n${machineLine()}\n`)
 console.log(`- command: \`${commandLine()}\``)
@@ -44,9 +45,11 @@ try {
   await call(server.url, 'GET', `/__mock/users/user_${users - 1}`, KEY)
 
   // More jobs than retained: the list of jobs and the journal must stay at their bounds.
+  // Flushed in rounds, as MOCK_QUEUE_LIMIT (default 100) refuses more waiting jobs per key.
   const extra = RETENTION + 50 - users / rows
   for (let job = 0; job < extra; job++) {
     await call(server.url, 'POST', '/v1/users/bulk_identify', KEY, '{"users":[{"user_id":"user_0","metadata":{"seats":1}}]}', 202)
+    if (job % QUEUE_ROUND === QUEUE_ROUND - 1) await call(server.url, 'POST', '/__mock/clock/flush', KEY, '{}')
   }
   await call(server.url, 'POST', '/__mock/clock/flush', KEY, '{}')
   const listed = await call<JobView[]>(server.url, 'GET', '/v1/background_jobs?limit=1000&offset=0', KEY)
