@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the test suite (npm test: build, then tap) on the Node.js major of the Docker image
+# Runs the test suite (npm test and npm run test:slow: build, then tap) on the Node.js major of the Docker image
 # (read from the Dockerfile's first `FROM node:<major>...`), whatever Node.js this machine has.
 # That Node.js comes from the npm registry's `node` package, installed into a temporary folder.
 # Every test process records the Node.js it runs on, and the run fails unless all of them
@@ -45,12 +45,14 @@ status=0
 # A --node-arg on the command line replaces package.json's list instead of adding to it,
 # so the node:test reporter flag from there is given again (without it Node 23+ reports
 # node:test files in its spec format, which tap reads as "no tests found").
-NODE_LTS_PROBE_FILE="$seen" npm test -- "--node-arg=--test-reporter=tap" "--node-arg=--require=$probe" "$@" || status=$?
+for script in test test:slow; do
+  NODE_LTS_PROBE_FILE="$seen" npm run "$script" -- "--node-arg=--test-reporter=tap" "--node-arg=--require=$probe" "$@" || status=$?
+done
 
 processes=$(wc -l < "$seen")
 others=$(grep -v "^v$major\.[0-9]*\.[0-9]* $bin/node\$" "$seen" | sort -u || true)
 [ "$processes" -gt 0 ] || fail "no test process recorded its Node.js version"
 [ -z "$others" ] || fail "some test processes ran on another Node.js: $others"
 echo "node-lts-tests: $processes test processes, all on $version"
-[ "$status" -eq 0 ] || fail "npm test exited with $status on Node.js $version ($((SECONDS - started)) s)"
-echo "node-lts-tests: ok (npm test passed on Node.js $version in $((SECONDS - started)) s)"
+[ "$status" -eq 0 ] || fail "the tests exited with $status on Node.js $version ($((SECONDS - started)) s)"
+echo "node-lts-tests: ok (npm test and test:slow passed on Node.js $version in $((SECONDS - started)) s)"

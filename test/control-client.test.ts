@@ -74,6 +74,32 @@ t.test('every read answers over HTTP what the in-process accessor answers', asyn
   t.equal((await client.requests()).length, 3)
 })
 
+t.test('events and their filters read over HTTP what the in-process accessor reads', async (t) => {
+  const mock = await started(t)
+  const client = connectMock(mock.url)
+  const send = async (path: string, body: unknown, version = '2020-09-22'): Promise<void> => {
+    const res = await fetch(`${mock.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Token ${KEY}`, 'content-type': 'application/json', ...(version === '' ? {} : { 'x-api-version': version }) },
+      body: JSON.stringify(body)
+    })
+    t.equal(res.status, 202, path)
+  }
+  await send('/v1/identify', { user_id: 'ada', company: { id: 'acme' } })
+  await send('/v1/track', { user_id: 'ada', event_name: 'signed_up' })
+  await send('/v1/track', { user_id: 'bob', event_name: 'paid' }, '')
+  t.equal((await client.events(KEY)).length, 3)
+  const warned = await client.requests(KEY, { warnings: true })
+  t.same(warned, await mock.requests(KEY, { warnings: true }))
+  t.same(warned.map((entry) => entry.path), ['/v1/track'], 'only the request without X-API-Version')
+  t.same(await client.events(KEY), await mock.events(KEY))
+  for (const filter of [{ userId: 'ada' }, { companyId: 'acme' }, { eventType: 'track' as const }, { eventName: 'paid' }, { userId: 'ada', eventName: 'signed_up' }]) {
+    const events = await client.events(KEY, filter)
+    t.same(events, await mock.events(KEY, filter), JSON.stringify(filter))
+    t.ok(events.length > 0 && events.length < 3, `${JSON.stringify(filter)} narrows the list`)
+  }
+})
+
 t.test('every change made over HTTP is the one the in-process accessor makes', async (t) => {
   const mock = await started(t, { config: { MOCK_CLOCK: 'manual', MOCK_CONCURRENCY: 'queue' } })
   const client = connectMock(`${mock.url}/`)

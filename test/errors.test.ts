@@ -1,5 +1,5 @@
 import t from 'tap'
-import { escapeText, excerpt } from '../src/errors.js'
+import { cutText, escapeText, excerpt } from '../src/errors.js'
 
 t.test('excerpt: JSON-escaped, so control characters, NUL, quotes and lone surrogates are inert', async (t) => {
   t.equal(excerpt('plain'), '"plain"')
@@ -20,4 +20,12 @@ t.test('excerpt: cut at max characters and marked, never longer', async (t) => {
 t.test('escapeText: unsafe characters as \\uXXXX, the rest untouched, no quotes', async (t) => {
   t.equal(escapeText('a\u0000\n\u007f\u200e\u2028\udc00b'), 'a\\u0000\\u000a\\u007f\\u200e\\u2028\\udc00b')
   t.equal(escapeText('plain "text" / ~'), 'plain "text" / ~')
+})
+
+t.test('cutText: never half a surrogate pair; null when short enough', async (t) => {
+  t.equal(cutText('abc', 3), null)
+  t.equal(cutText('abcd', 3), 'abc')
+  t.equal(cutText('ab😀c', 3), 'ab', 'the pair that the cut would split is left out whole')
+  t.equal(cutText('a😀c', 3), 'a😀', 'a pair that fits is kept')
+  t.equal(excerpt('x😀'.repeat(40), 2), '"x…"')
 })

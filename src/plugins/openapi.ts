@@ -45,10 +45,11 @@ export const openapi = fp(async function openapi (app: FastifyInstance) {
       },
       security: [{ apiKey: [] }]
     },
+    // With the `openapi` option, @fastify/swagger always passes { openapiObject } (never swaggerObject).
     transformObject: (documentObject) => {
-      const document = 'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject
-      markOptionalBodies(document as Parameters<typeof markOptionalBodies>[0])
-      return document
+      const { openapiObject } = documentObject as Extract<typeof documentObject, { openapiObject: unknown }>
+      markOptionalBodies(openapiObject as Parameters<typeof markOptionalBodies>[0])
+      return openapiObject
     }
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/documentation' })

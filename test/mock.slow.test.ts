@@ -104,6 +104,18 @@ t.test('startMock listens on a free port by default; url works with fetch; close
   await t.rejects(fetch(`${mock.url}/__mock/health`), { message: 'fetch failed' }, 'closed')
 })
 
+t.test('isolate() binds the accessors to a fresh key of this mock', async (t) => {
+  // A manual clock: the job stays where it is between the two reads.
+  const mock = await started(t, { config: { MOCK_CLOCK: 'manual' } })
+  const view = mock.isolate({ prefix: 'slow' })
+  t.match(view.key, /^slow/)
+  t.equal(view.url, mock.url)
+  const res = await fetch(`${mock.url}/v1/users/bulk_identify`, { method: 'POST', headers: { ...view.headers, 'content-type': 'application/json' }, body: '{"users":[{"user_id":"ada"}]}' })
+  t.equal(res.status, 202)
+  t.same(await view.jobs(), await mock.jobs(view.key))
+  t.equal((await view.jobs()).length, 1)
+})
+
 t.test('an explicit port and host', async (t) => {
   const port = await freePort()
   const mock = await started(t, { port, host: '127.0.0.1' })
