@@ -17,8 +17,12 @@ if (set !== 'fast' && set !== 'slow') {
 }
 const filesGiven = rest.some((arg) => !arg.startsWith('-') && arg.endsWith('.ts'))
 
+// On the command line, --node-arg replaces package.json's list: the node:test reporter flag
+// (without it Node.js 23+ reports node:test files in a format tap reads as no tests) is given
+// here, once, for both sets; callers add theirs after it.
+const reporter = '--node-arg=--test-reporter=tap'
 const args = set === 'slow'
-  ? ['--coverage-map=test/coverage-map.mjs', ...rest, ...(filesGiven ? [] : [SLOW])]
+  ? ['--coverage-map=test/coverage-map.mjs', reporter, ...rest, ...(filesGiven ? [] : [SLOW])]
   : [
       `--exclude=${SLOW}`,
       ...Object.values(SLOW_ONLY).flat().map((file) => `--coverage-exclude=${file}`),
@@ -27,13 +31,13 @@ const args = set === 'slow'
       '--test-env=TAP_TYPE_STRIP_ONLY=1',
       '--node-arg=--enable-source-maps',
       '--node-arg=--import=./test/helpers/use-build.mjs',
-      // On the command line, --node-arg replaces package.json's list: the reporter flag is given again.
-      '--node-arg=--test-reporter=tap',
+      reporter,
       ...rest
     ]
 
 // tap's own bin, so that this also works outside npm scripts (no node_modules/.bin on PATH).
-const tapPackage = createRequire(import.meta.url).resolve('tap/package.json')
-const tapBin = join(dirname(tapPackage), createRequire(import.meta.url)(tapPackage).bin.tap)
+const require = createRequire(import.meta.url)
+const tapPackage = require.resolve('tap/package.json')
+const tapBin = join(dirname(tapPackage), require(tapPackage).bin.tap)
 const tap = spawn(process.execPath, [tapBin, ...args], { stdio: 'inherit' })
-tap.on('exit', (code, signal) => { process.exit(code ?? (signal === null ? 1 : 128)) })
+tap.on('exit', (code, signal) => { process.exit(code ?? 1) })
