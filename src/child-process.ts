@@ -6,6 +6,7 @@ import type { Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describeSettings, type Config } from './config.js'
 import { connectMock, type MockClient } from './control-client.js'
+import { urlOf } from './loopback.js'
 import { PARENT_LINK_ENV, type ListeningMessage } from './parent-link.js'
 
 /** How startMockProcess runs the bin. */
@@ -69,11 +70,6 @@ export function childEnv (options: StartMockProcessOptions, parent: NodeJS.Proce
   if ((options.logs ?? 'ignore') === 'ignore') env.LOG_LEVEL ??= 'silent'
   env[PARENT_LINK_ENV] = '1'
   return { ...env, ...options.env }
-}
-
-/** The base URL of a mock listening on `host` and `port` (an IPv6 address in brackets). */
-export function urlOf (host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 /** GET /__mock/health on a connection of its own, closed after the answer (a kept-alive one would hold this process open for seconds). */

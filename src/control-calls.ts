@@ -15,6 +15,11 @@ export type ControlSend = (request: { method: string, path: string, headers: Rec
 
 const PAGE = 1000
 
+/** `path` with `query` added to its query string. */
+function withQuery (path: string, query: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}${query}`
+}
+
 /** The envelope of an error answer; a body that is not one (a proxy's page, say) is wrapped in one. */
 function envelopeOf (status: number, text: string): ErrorEnvelope {
   try {
@@ -36,7 +41,7 @@ export function controlAccessors (send: ControlSend, adminToken: string | undefi
     const headers: Record<string, string> = {}
     if (key !== undefined) headers.authorization = `Token ${key}`
     if (adminToken !== undefined) headers['x-mock-admin'] = adminToken
-    const scoped = key === undefined ? `${path}${path.includes('?') ? '&' : '?'}all=1` : path
+    const scoped = key === undefined ? withQuery(path, 'all=1') : path
     const { status, text } = await send({ method, path: scoped, headers, payload })
     if (status >= 400) throw new MockControlError(status, envelopeOf(status, text))
     return (status === 204 ? undefined : JSON.parse(text)) as T
@@ -46,7 +51,7 @@ export function controlAccessors (send: ControlSend, adminToken: string | undefi
     const items: T[] = []
     let page: T[]
     do {
-      page = await call<T[]>('GET', `${path}${path.includes('?') ? '&' : '?'}limit=${PAGE}&offset=${items.length}`, key)
+      page = await call<T[]>('GET', withQuery(path, `limit=${PAGE}&offset=${items.length}`), key)
       items.push(...page)
     } while (page.length === PAGE)
     return items

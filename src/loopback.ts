@@ -4,6 +4,11 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { ControlSend } from './control-calls.js'
 
+/** The base URL of a mock listening on `host` and `port` (an IPv6 address in brackets). */
+export function urlOf (host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
 /** Where to connect for a server bound to `address`: loopback for an unspecified (any-interface) address. */
 export function connectHost (address: string): string {
   if (address === '0.0.0.0') return '127.0.0.1'

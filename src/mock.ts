@@ -7,7 +7,7 @@ import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import type { Stage } from './jobs/lifecycle.js'
 import { isolateMock, type IsolatedMock, type IsolateOptions } from './isolation.js'
-import { loopback } from './loopback.js'
+import { loopback, urlOf } from './loopback.js'
 import { controlAccessors } from './control-calls.js'
 
 export { MockControlError } from './control-calls.js'
@@ -70,12 +70,12 @@ export interface MockServer {
  */
 export async function startMock (options: StartMockOptions = {}): Promise<MockServer> {
   const app = await buildApp({ config: options.config ?? {}, clock: options.clock, logger: options.logger ?? false })
-  await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' })
-  const { port } = app.server.address() as { port: number }
   const host = options.host ?? '127.0.0.1'
+  await app.listen({ port: options.port ?? 0, host })
+  const { port } = app.server.address() as { port: number }
   const accessors = controlAccessors(loopback(app), app.mock.config.MOCK_ADMIN_TOKEN)
   const mock: MockServer = {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: urlOf(host, port),
     port,
     app,
     close: async () => { await app.close() },

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { binPath, childEnv, START_FLAGS, startMockProcess, urlOf, type MockProcess, type StartMockProcessOptions } from '../src/child-process.js'
+import { binPath, childEnv, START_FLAGS, startMockProcess, type MockProcess, type StartMockProcessOptions } from '../src/child-process.js'
 import { PARENT_LINK_ENV } from '../src/parent-link.js'
 import { freePort } from './helpers/redis.js'
 
@@ -236,9 +236,4 @@ t.test('childEnv: none of the mock\'s settings from this environment, the option
   t.same(childEnv({ logs: 'stdout' }, parent).LOG_LEVEL, undefined, 'logs shown: the bin\'s default level')
   t.same(childEnv({ config: { LOG_LEVEL: 'error' } }, parent).LOG_LEVEL, 'error', 'a level given wins over silent')
   t.same(childEnv({ env: { PORT: '5', EXTRA: 'x' } }, parent), { PATH: '/bin', PORT: '5', HOST: '127.0.0.1', LOG_LEVEL: 'silent', [PARENT_LINK_ENV]: '1', EXTRA: 'x' }, 'env wins over everything')
-})
-
-t.test('urlOf brackets an IPv6 host', async (t) => {
-  t.equal(urlOf('127.0.0.1', 80), 'http://127.0.0.1:80')
-  t.equal(urlOf('::1', 80), 'http://[::1]:80')
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startMock } from '../src/index.js'
-import { connectHost } from '../src/loopback.js'
+import { connectHost, urlOf } from '../src/loopback.js'
 
 function resourceCounts (): Record<string, number> {
   const counts: Record<string, number> = {}
@@ -43,4 +43,9 @@ t.test('the kept-alive connections end with the mock: nothing is left after clos
     await new Promise((resolve) => setImmediate(resolve))
   }
   t.same(resourceCounts(), before)
+})
+
+t.test('urlOf brackets an IPv6 host', async (t) => {
+  t.equal(urlOf('127.0.0.1', 80), 'http://127.0.0.1:80')
+  t.equal(urlOf('::1', 80), 'http://[::1]:80')
 })
