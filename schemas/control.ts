@@ -131,7 +131,7 @@ export const RequestsQuery = Type.Object({
 })
 
 /** What a request did that the docs forbid or do not name, and the mock tolerated (SPEC 1.12). */
-export const WARNING_CODES = ['missing_api_version', 'unknown_api_version', 'unknown_field', 'nested_metadata', 'unknown_user'] as const
+export const WARNING_CODES = ['missing_api_version', 'unknown_api_version', 'unknown_field', 'nested_metadata', 'unknown_user', 'ignored_filter'] as const
 export type WarningCode = typeof WARNING_CODES[number]
 
 /** A fidelity warning on a journal entry; MOCK_STRICT=true answers 400 with `code` as the error_code instead. */

@@ -9,8 +9,8 @@ export const JOB_STATUSES = [...JOB_STAGES, 'completed', 'failed'] as const
 export type JobStatus = typeof JOB_STATUSES[number]
 export const JobStatusSchema = StringEnum(JOB_STATUSES)
 
-/** What a bulk job identifies. */
-export const JOB_TYPES = ['users', 'companies'] as const
+/** What a job does: a bulk identify of users or companies, or a historical import (SPEC 1.13). */
+export const JOB_TYPES = ['users', 'companies', 'import'] as const
 export type JobType = typeof JOB_TYPES[number]
 export const JobTypeSchema = StringEnum(JOB_TYPES)
 

@@ -21,10 +21,16 @@ import { mockState } from './plugins/mock-state.js'
 import { openapi } from './plugins/openapi.js'
 import { backgroundJobs } from './routes/background-jobs.js'
 import { bulkIdentify } from './routes/bulk-identify.js'
+import { imports } from './routes/imports.js'
 import { deletions } from './routes/deletions.js'
 import { realtime } from './routes/realtime.js'
 import { validate } from './routes/validate.js'
+import { lookups } from './routes/lookups.js'
+import { exportFiles, exportsApi as exportJobs } from './routes/exports.js'
+import { ExportRunner } from './exports/export-runner.js'
 import { controlEvents } from './routes/control/events.js'
+import { controlExports } from './routes/control/exports.js'
+import { controlLookups } from './routes/control/lookups.js'
 import { controlFaults } from './routes/control/faults.js'
 import { controlJobs } from './routes/control/jobs.js'
 import { controlState } from './routes/control/state.js'
@@ -118,6 +124,15 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
     onError: (error, job) => app.log.error({ err: error, jobId: job.jobId }, 'job step failed; retrying')
   })
 
+  const exportRunner = new ExportRunner({
+    store,
+    clock,
+    stageMs: config.MOCK_STAGE_MS,
+    chunkEvents: config.MOCK_EXPORT_CHUNK_EVENTS,
+    autoAdvance: config.MOCK_CLOCK === 'auto',
+    onError: (error, job) => app.log.error({ err: error, jobId: job.jobId }, 'export step failed; retrying')
+  })
+
   const scheduler = new DeletionScheduler({
     profiles: store.profiles,
     clock,
@@ -127,26 +142,41 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
   })
 
   await app.register(openapi)
-  await app.register(mockState, { config, clock, store, runner, deletions: scheduler, keys, startedAt: clock.now() })
+  await app.register(mockState, { config, clock, store, runner, exportRunner, deletions: scheduler, keys, startedAt: clock.now() })
   await app.register(errorHandler, { bodyLimit: config.MOCK_BODY_LIMIT })
   await app.register(requestContext)
   await app.register(drainOnClose)
   await app.register(bodyParser)
 
+  const journal = journalWriter(app.mock)
+  /** What every emulated Userpilot route goes through: the key, queued faults, rate limits, fidelity, the journal. */
+  const userpilotHooks = (scope: FastifyInstance): void => {
+    scope.addHook('onRequest', requireApiKey(keys))
+    scope.addHook('onRequest', faultHook(store, journal))
+    if (config.MOCK_RATE_LIMITS === 'docs') scope.addHook('onRequest', rateLimitHook(store.rates, clock))
+    scope.addHook('preHandler', fidelityHook(config.MOCK_STRICT === 'true'))
+    scope.addHook('onResponse', journalHook(journal))
+    scope.setNotFoundHandler(routeNotFound)
+  }
+
   await app.register(async (userpilot) => {
-    const journal = journalWriter(app.mock)
-    userpilot.addHook('onRequest', requireApiKey(keys))
-    userpilot.addHook('onRequest', faultHook(store, journal))
-    if (config.MOCK_RATE_LIMITS === 'docs') userpilot.addHook('onRequest', rateLimitHook(store.rates, clock))
-    userpilot.addHook('preHandler', fidelityHook(config.MOCK_STRICT === 'true'))
-    userpilot.addHook('onResponse', journalHook(journal))
-    userpilot.setNotFoundHandler(routeNotFound)
+    userpilotHooks(userpilot)
     await userpilot.register(bulkIdentify)
+    await userpilot.register(imports)
     await userpilot.register(backgroundJobs)
     await userpilot.register(realtime)
     await userpilot.register(deletions)
     await userpilot.register(validate)
   }, { prefix: '/v1' })
+
+  // The Export API lives on another host (appex) in the real service; here on the same origin.
+  await app.register(async (exportsApi) => {
+    userpilotHooks(exportsApi)
+    await exportsApi.register(exportJobs)
+    await exportsApi.register(lookups)
+  }, { prefix: '/api/v1/analytics/exports' })
+  // Presigned links carry their own permission, no key.
+  await app.register(exportFiles, { prefix: '/api/v1/analytics/exports' })
 
   await app.register(async (control) => {
     await control.register(mockHealth)
@@ -157,6 +187,8 @@ export async function buildApp (options: BuildAppOptions = {}): Promise<FastifyI
       await scoped.register(controlJobs)
       await scoped.register(controlFaults)
       await scoped.register(controlEvents)
+      await scoped.register(controlExports)
+      await scoped.register(controlLookups)
     })
   }, { prefix: '/__mock' })
 

@@ -93,6 +93,10 @@ export function controlAccessors (send: ControlSend, adminToken: string | undefi
       for (const one of Array.isArray(rule) ? rule : [rule]) added.push(...(await call<{ faults: Fault[] }>('POST', '/__mock/faults', key, one)).faults)
       return added
     },
-    clearFaults: async (key) => { await call('DELETE', '/__mock/faults', key) }
+    clearFaults: async (key) => { await call('DELETE', '/__mock/faults', key) },
+    exports: async (key) => await all('/__mock/exports', key),
+    advanceExport: async (key, jobId, to) => await call('POST', `/__mock/exports/${encode(jobId)}/advance`, key, to === undefined ? {} : { to }),
+    failExport: async (key, jobId) => await call('POST', `/__mock/exports/${encode(jobId)}/fail`, key, {}),
+    setLookup: async (key, name, items) => { await call('PUT', `/__mock/lookups/${encode(name)}`, key, items) }
   }
 }

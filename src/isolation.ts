@@ -51,7 +51,11 @@ const ACCESSORS: Record<keyof MockAccessors, true> = {
   fail: true,
   flush: true,
   addFault: true,
-  clearFaults: true
+  clearFaults: true,
+  exports: true,
+  advanceExport: true,
+  failExport: true,
+  setLookup: true
 }
 
 /** A key nobody else has: the prefix and a random UUID (122 random bits). */

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Fault, FaultInput, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../schemas/control.js'
+import type { ExportStatus, MockExport } from '../schemas/exports.js'
+import type { ContentItem, ContentLookup } from '../schemas/lookups.js'
 import type { EventType } from '../schemas/events.js'
 import type { JobStatus } from '../schemas/jobs.js'
 import { buildApp } from './app.js'
@@ -60,6 +62,13 @@ export interface MockServer {
   flush(key?: string): Promise<number>
   addFault(key: string, rule: FaultRuleInput | FaultRuleInput[]): Promise<Fault[]>
   clearFaults(key?: string): Promise<void>
+  /** Export jobs (of one key, or every key's), newest first, each file with its presigned link. */
+  exports(key?: string): Promise<MockExport[]>
+  /** Moves an export one step (pending → processing, or one more file), or until `to`. */
+  advanceExport(key: string, jobId: string, to?: ExportStatus): Promise<MockExport>
+  failExport(key: string, jobId: string): Promise<MockExport>
+  /** Sets what a content lookup (segments, flows, banners, …) answers for this key. */
+  setLookup(key: string, name: ContentLookup, items: ContentItem[]): Promise<void>
 }
 
 /**

@@ -45,12 +45,14 @@ t.test('parseConfig: every default', async (t) => {
     MOCK_CONCURRENCY: 'reject',
     MOCK_QUEUE_LIMIT: 100,
     MOCK_MAX_RECORDS: 10_000,
+    MOCK_IMPORT_MAX_ROWS: 100_000,
     MOCK_BODY_LIMIT: 52_428_800,
     MOCK_STORE: 'memory',
     MOCK_JOB_RETENTION: 1000,
     MOCK_JOURNAL_SIZE: 1000,
     MOCK_JOURNAL_BODY_BYTES: 65_536,
     MOCK_EVENT_RETENTION: 10_000,
+    MOCK_EXPORT_CHUNK_EVENTS: 10_000,
     MOCK_REALTIME_BODY_LIMIT: 1_048_576,
     MOCK_DELETIONS: 'scheduled',
     MOCK_RATE_LIMITS: 'off',
@@ -79,6 +81,7 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_CONCURRENCY: 'queue',
     MOCK_QUEUE_LIMIT: '3',
     MOCK_MAX_RECORDS: '5',
+    MOCK_IMPORT_MAX_ROWS: '7',
     MOCK_BODY_LIMIT: '1024',
     MOCK_PUBLIC_URL: 'https://mock.example:8443/base/path',
     MOCK_STORE: 'redis://localhost:6379/0',
@@ -86,6 +89,7 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_JOURNAL_SIZE: '10',
     MOCK_JOURNAL_BODY_BYTES: '0',
     MOCK_EVENT_RETENTION: '5',
+    MOCK_EXPORT_CHUNK_EVENTS: '9',
     MOCK_REALTIME_BODY_LIMIT: '2048',
     MOCK_DELETIONS: 'immediate',
     MOCK_RATE_LIMITS: 'docs',
@@ -104,6 +108,7 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_CONCURRENCY: 'queue',
     MOCK_QUEUE_LIMIT: 3,
     MOCK_MAX_RECORDS: 5,
+    MOCK_IMPORT_MAX_ROWS: 7,
     MOCK_BODY_LIMIT: 1024,
     MOCK_PUBLIC_URL: 'https://mock.example:8443/base/path',
     MOCK_STORE: 'redis://localhost:6379/0',
@@ -111,6 +116,7 @@ t.test('parseConfig: strings from the environment are coerced', async (t) => {
     MOCK_JOURNAL_SIZE: 10,
     MOCK_JOURNAL_BODY_BYTES: 0,
     MOCK_EVENT_RETENTION: 5,
+    MOCK_EXPORT_CHUNK_EVENTS: 9,
     MOCK_REALTIME_BODY_LIMIT: 2048,
     MOCK_DELETIONS: 'immediate',
     MOCK_RATE_LIMITS: 'docs',
@@ -196,6 +202,11 @@ t.test('parseConfig: one-line ConfigError naming the setting, its flag and what 
 
   t.test('negative MOCK_STAGE_MS', async (t) => {
     assertConfigError(t, { MOCK_STAGE_MS: '-5' }, 'MOCK_STAGE_MS', '--stage-ms', '"-5"', 'an integer from 0 to 86400000')
+  })
+
+  t.test('MOCK_IMPORT_MAX_ROWS out of range', async (t) => {
+    assertConfigError(t, { MOCK_IMPORT_MAX_ROWS: '0' }, 'MOCK_IMPORT_MAX_ROWS', '--import-max-rows', '"0"', 'an integer from 1 to 10000000')
+    assertConfigError(t, { MOCK_IMPORT_MAX_ROWS: '10000001' }, 'MOCK_IMPORT_MAX_ROWS', '--import-max-rows', '"10000001"', 'an integer from 1 to 10000000')
   })
 
   t.test('MOCK_ROWS_PER_MIN below its minimum', async (t) => {

@@ -170,3 +170,25 @@ t.test('with MOCK_ADMIN_TOKEN: refused without the token, served with it', async
   t.equal((await client.jobs(KEY)).length, 1)
   t.equal((await client.requests()).length, 1)
 })
+
+t.test('exports and lookups through the typed calls', async (t) => {
+  const mock = await started(t, { config: { MOCK_CLOCK: 'manual' } })
+  const client = connectMock(mock.url)
+  const create = async (key: string): Promise<string> => {
+    const res = await fetch(`${mock.url}/api/v1/analytics/exports`, { method: 'POST', headers: { authorization: `Token ${key}` } })
+    return (await res.json() as { job_id: string }).job_id
+  }
+  const first = await create(KEY)
+  t.equal((await client.advanceExport(KEY, first)).status, 'processing')
+  t.match(await client.advanceExport(KEY, first, 'completed'), { status: 'completed', chunks: [{ number: 1, events: 0 }] })
+  const second = await create(KEY)
+  t.equal((await mock.failExport(KEY, second)).status, 'failed')
+  const theirs = await create(OTHER)
+  t.same((await client.exports(KEY)).map((job) => job.job_id), [second, first], 'newest first')
+  t.same((await client.exports()).map((job) => job.job_id).sort(), [first, second, theirs].sort(), 'without a key: every key')
+  await client.setLookup(KEY, 'flows', [{ id: 1, title: 'Onboarding' }])
+  const flows = await fetch(`${mock.url}/api/v1/analytics/exports/lookups/flows`, { headers: { authorization: `Token ${KEY}` } })
+  t.same(await flows.json(), [{ id: 1, title: 'Onboarding' }])
+  await mock.isolate({ key: OTHER }).setLookup('segments', [{ id: 7 }])
+  t.equal((await controlError(t, client.setLookup(KEY, 'user_properties' as 'flows', []))).statusCode, 400)
+})

@@ -6,8 +6,10 @@
 const API = new URL('../', import.meta.url)
 const STORAGE = { key: 'userpilot-mock.key', admin: 'userpilot-mock.admin', all: 'userpilot-mock.all' }
 const POLL_MS = 1000
-const LIMITS = { jobs: 100, users: 200, companies: 200, events: 200, requests: 100 }
+const LIMITS = { jobs: 100, exports: 50, users: 200, companies: 200, events: 200, requests: 100 }
 const TERMINAL = new Set(['completed', 'failed'])
+/** What the jobs list calls each job type. */
+const JOB_KINDS = { users: 'bulk users', companies: 'bulk companies', import: 'import' }
 
 const $ = (id) => document.getElementById(id)
 
@@ -175,15 +177,16 @@ function withKeyId (main, keyId, shown = main) {
 function createJobRow (job) {
   const label = job.job_id.split(':').at(-1)
   const progress = el('progress', { 'aria-label': `Progress of job ${label}` })
+  const kind = el('span', { className: 'kind', 'data-type': job.type, text: JOB_KINDS[job.type] ?? job.type })
   const history = el('details', {}, [el('summary'), el('ol', { className: 'history' })])
   const advance = el('button', { type: 'button', 'data-action': 'advance', 'aria-label': `Advance job ${label}`, text: 'Advance' })
   const fail = el('button', { type: 'button', 'data-action': 'fail', className: 'danger', 'aria-label': `Fail job ${label}`, text: 'Fail' })
-  // The id's `bulk:jobs:<key id>:` prefix says nothing the row does not: the uuid is shown, the whole id is the title.
+  // The id's `bulk:jobs:<key id>:` (or `import:jobs:…`) prefix says nothing the row does not: the uuid is shown, the whole id is the title.
   const id = withKeyId(job.job_id, job.key_id, label)
   id.dataset.label = 'Job'
   return el('tr', {}, [
     id,
-    el('td', { 'data-label': 'Type' }),
+    el('td', { 'data-label': 'Type' }, [kind, el('span', { className: 'filename', hidden: '' })]),
     el('td', { 'data-label': 'Status' }, [el('span', { className: 'badge' })]),
     el('td', { 'data-label': 'Progress' }, [progress, el('span', { className: 'progress-text' })]),
     el('td', { 'data-label': 'Submitted' }),
@@ -194,7 +197,11 @@ function createJobRow (job) {
 
 function updateJobRow (row, job) {
   const [, typeCell, statusCell, progressCell, submittedCell, historyCell, actionsCell] = row.cells
-  setText(typeCell, job.type)
+  // An import is known by the file it came from; a bulk job's file name is made up by the mock, so it is left out.
+  const filename = typeCell.querySelector('.filename')
+  filename.hidden = job.type !== 'import'
+  setText(filename, job.type === 'import' ? job.filename : '')
+  filename.title = job.type === 'import' ? `${job.filename}, ${formatBytes(job.file_size)}` : ''
   const badge = statusCell.firstElementChild
   setText(badge, job.status)
   badge.dataset.status = job.status
@@ -223,6 +230,108 @@ function updateJobRow (row, job) {
 function renderJobs (jobs) {
   syncRows($('jobs'), jobs, (job) => job.job_id, createJobRow, updateJobRow)
   showCount('jobs', jobs.length, jobs.length, LIMITS.jobs)
+}
+
+// ---- Exports: live status, filters in short, a download link per written file ----
+
+/** `1.2 kB`: file sizes as people read them (1 kB = 1000 bytes, as browsers show downloads). */
+function formatBytes (bytes) {
+  if (bytes < 1000) return plural(bytes, 'byte')
+  const units = ['kB', 'MB', 'GB']
+  let value = bytes / 1000
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** `2025-05-20 10:00:00 UTC`: filter bounds are instants the client sent, shown in UTC; the exact ISO time is the title. */
+function utcSecond (iso) {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+}
+
+/** The first few ids of a filter list, and how many more; the whole list is the title. */
+function someIds (ids, shown = 3) {
+  const head = ids.slice(0, shown).join(', ')
+  return ids.length > shown ? `${head} +${ids.length - shown} more` : head
+}
+
+/** An export's filters in short, one line each; no filter: every kept event. */
+function filterList (filters) {
+  const lines = []
+  if (filters.from !== null) lines.push(['from', utcSecond(filters.from), filters.from])
+  if (filters.to !== null) lines.push(['to', utcSecond(filters.to), filters.to])
+  for (const [field, name] of [['event_type', 'types'], ['user_id', 'users'], ['company_id', 'companies']]) {
+    const ids = filters[field]
+    if (ids !== null) lines.push([name, someIds(ids), ids.join(', ')])
+  }
+  if (lines.length === 0) return el('span', { className: 'muted', text: 'all events' })
+  return el('ul', { className: 'meta' }, lines.map(([name, value, title]) => el('li', { title }, [
+    el('span', { className: 'meta-key', text: name }), ' ', el('span', { className: 'meta-value', text: value })
+  ])))
+}
+
+/** One link per written file: the browser downloads it (the signed link needs no key); when it expires is in the title. */
+function fileList (chunks) {
+  if (chunks.length === 0) return el('span', { className: 'muted', text: 'none yet' })
+  return el('ul', { className: 'files' }, chunks.map((chunk) => {
+    const expires = Number(new URL(chunk.url).searchParams.get('expires'))
+    const link = el('a', { href: chunk.url, download: chunk.filename, className: 'id', text: chunk.filename })
+    if (Number.isFinite(expires) && expires > 0) link.title = `Signed link, works until ${new Date(expires).toISOString()}`
+    return el('li', {}, [link, el('span', { className: 'file-size', text: `${formatBytes(chunk.bytes)} · ${plural(chunk.events, 'event')}` })])
+  }))
+}
+
+function createExportRow (job) {
+  const label = job.job_id
+  const progress = el('progress', { max: '100', 'aria-label': `Progress of export ${label}` })
+  const advance = el('button', { type: 'button', 'data-action': 'advance', 'aria-label': `Advance export ${label}`, text: 'Advance' })
+  const fail = el('button', { type: 'button', 'data-action': 'fail', className: 'danger', 'aria-label': `Fail export ${label}`, text: 'Fail' })
+  const id = withKeyId(job.job_id, job.key_id)
+  id.dataset.label = 'Export'
+  return el('tr', {}, [
+    id,
+    el('td', { 'data-label': 'Format' }, [el('code', { className: 'format', text: job.format })]),
+    el('td', { 'data-label': 'Status' }, [el('span', { className: 'badge' }), el('span', { className: 'fail-at', hidden: '' })]),
+    el('td', { 'data-label': 'Progress' }, [progress, el('span', { className: 'progress-text' })]),
+    el('td', { 'data-label': 'Filters' }, [filterList(job.filters)]),
+    el('td', { 'data-label': 'Created' }),
+    el('td', { 'data-label': 'Files' }),
+    el('td', { 'data-label': 'Actions' }, [el('div', { className: 'buttons' }, [advance, fail])])
+  ])
+}
+
+function updateExportRow (row, job) {
+  const [, , statusCell, progressCell, , createdCell, filesCell, actionsCell] = row.cells
+  const badge = statusCell.querySelector('.badge')
+  setText(badge, job.status)
+  badge.dataset.status = job.status
+  row.dataset.status = job.status
+  const failAt = statusCell.querySelector('.fail-at')
+  failAt.hidden = job.fail_at === null
+  setText(failAt, job.fail_at === null ? '' : `fails at ${job.fail_at}`)
+  progressCell.querySelector('progress').value = job.progress
+  setText(progressCell.querySelector('.progress-text'), `${job.progress}% · ${plural(job.chunks.length, 'file')}`)
+  timeCell(createdCell, job.created_at)
+  createdCell.title = job.end_time === null ? job.created_at : `${job.created_at}, ended ${job.end_time}`
+  // Files are only ever added: the list is made anew when one is, so a focused link stays put between files.
+  const files = job.chunks.map((chunk) => chunk.filename).join('\n')
+  if (filesCell.dataset.files !== files) {
+    filesCell.replaceChildren(fileList(job.chunks))
+    filesCell.dataset.files = files
+  }
+  for (const button of actionsCell.querySelectorAll('button')) {
+    button.dataset.export = job.job_id
+    button.disabled = TERMINAL.has(job.status)
+  }
+}
+
+function renderExports (jobs) {
+  // Export ids are uuids of one key; with ?all=1 the key id keeps two keys' rows apart all the same.
+  syncRows($('exports'), jobs, (job) => `${job.key_id}/${job.job_id}`, createExportRow, updateExportRow)
+  showCount('exports', jobs.length, jobs.length, LIMITS.exports)
 }
 
 // ---- Users and companies, searched on the page ----
@@ -386,7 +495,7 @@ function renderEvents () {
   syncRows($('events'), shown, (event) => `${event.key_id}/${event.request_id}/${event.event_type}`, createEventRow)
   showCount('events', shown.length, state.events.length, LIMITS.events)
   const filtered = query !== '' || $('event-type').value !== ''
-  setText($('events-empty'), filtered ? 'No events match the filter.' : 'No events. Identify, company identify and track calls show up here.')
+  setText($('events-empty'), filtered ? 'No events match the filter.' : 'No events. Identify, company identify and track calls, and imported rows, show up here.')
 }
 
 /** The query of the events list: the type filter is the server's. */
@@ -423,6 +532,7 @@ function clearData () {
   state.companies = []
   state.events = []
   renderJobs([])
+  renderExports([])
   renderUsers()
   renderCompanies()
   renderEvents()
@@ -461,8 +571,9 @@ async function refresh () {
   state.again = false
   const generation = state.generation
   try {
-    const [jobs, users, companies, events, requests] = await Promise.all([
+    const [jobs, exports, users, companies, events, requests] = await Promise.all([
       api('GET', 'jobs', { limit: LIMITS.jobs }),
+      api('GET', 'exports', { limit: LIMITS.exports }),
       api('GET', 'users', { limit: LIMITS.users }),
       api('GET', 'companies', { limit: LIMITS.companies }),
       api('GET', 'events', eventsQuery()),
@@ -473,6 +584,7 @@ async function refresh () {
     state.companies = companies
     state.events = events
     renderJobs(jobs)
+    renderExports(exports)
     renderUsers()
     renderCompanies()
     renderEvents()
@@ -529,7 +641,7 @@ async function connect () {
   setControls(true)
   clearData()
   setLive('connecting', 'Connecting…')
-  setText($('reset-question'), `Forget the users, companies, scheduled deletions, jobs, events, journal and faults of ${state.all ? 'EVERY key' : 'this key'}?`)
+  setText($('reset-question'), `Forget the users, companies, scheduled deletions, jobs (bulk, import and export, with their files), events, lookups, journal and faults of ${state.all ? 'EVERY key' : 'this key'}?`)
   await describeScope()
   stopPolling()
   await refresh()
@@ -559,7 +671,7 @@ function syncPause () {
   setText($('pause'), state.paused ? 'Resume' : 'Pause')
 }
 
-/** What a flush did: the jobs it ended, and the profiles whose scheduled deletion it carried out. */
+/** What a flush did: the jobs it ended (bulk, import and export alike), and the profiles whose scheduled deletion it carried out. */
 function flushMessage (result) {
   const { users, companies } = result.deleted
   const deleted = users + companies === 0 ? '' : ` Deleted ${plural(users, 'user')} and ${plural(companies, 'company', 'companies')}.`
@@ -613,6 +725,12 @@ function wire () {
     if (button === null || button.dataset.job === undefined) return
     const { action, job } = button.dataset
     act(() => api('POST', `jobs/${encodeURIComponent(job)}/${action}`), (result) => `Job ${result.job_id.split(':').at(-1)} is ${result.status}.`)
+  })
+  $('exports').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action]')
+    if (button === null || button.dataset.export === undefined) return
+    const { action, export: job } = button.dataset
+    act(() => api('POST', `exports/${encodeURIComponent(job)}/${action}`), (result) => `Export ${result.job_id} is ${result.status}${result.status === 'processing' ? ` (${plural(result.chunks.length, 'file')} written)` : ''}.`)
   })
   $('user-search').addEventListener('input', renderUsers)
   $('company-search').addEventListener('input', renderCompanies)

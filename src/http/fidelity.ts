@@ -118,7 +118,8 @@ export function refuseIfStrict (request: FastifyRequest, strict: boolean): void 
 /** The JSON schema of a route's body (bulk routes list one per content type). */
 function jsonBodySchema (body: unknown): TSchema | undefined {
   const content = (body as { content?: Record<string, { schema: TSchema }> } | undefined)?.content
-  return content === undefined ? body as TSchema | undefined : (content['application/json'] as { schema: TSchema }).schema
+  // A route that takes only uploads (POST /v1/imports) lists no JSON body at all.
+  return content === undefined ? body as TSchema | undefined : content['application/json']?.schema
 }
 
 /**

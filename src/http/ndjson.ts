@@ -29,16 +29,42 @@ export interface NdjsonRows {
 }
 
 /**
- * The lines of a byte stream, decoded as UTF-8 across chunk borders. Read
- * with the stream's own async iterator, so a stream that has already failed
- * rejects at once instead of never ending; a line that spans many chunks is
- * kept as pieces, so a huge line costs linear time.
+ * Counts an upload's bytes as they stream past and keeps the first
+ * `keepBytes` of them: the file's size and the journal's excerpt of it.
  */
-async function * lines (stream: Readable, seen: (chunk: Buffer) => void): AsyncGenerator<string> {
+export class ByteTally {
+  bytes = 0
+  readonly #head: Buffer[] = []
+  readonly #keepBytes: number
+
+  constructor (keepBytes: number) {
+    this.#keepBytes = keepBytes
+  }
+
+  /** Counts one chunk. */
+  seen (chunk: Buffer): void {
+    if (this.bytes < this.#keepBytes) this.#head.push(chunk.subarray(0, this.#keepBytes - this.bytes))
+    this.bytes += chunk.length
+  }
+
+  /** The first `keepBytes` bytes seen. */
+  get head (): Buffer {
+    return Buffer.concat(this.#head)
+  }
+}
+
+/**
+ * The lines of a byte stream, decoded as UTF-8 across chunk borders, each
+ * without its `\n` (a CR before it is left to the caller). Read with the
+ * stream's own async iterator, so a stream that has already failed rejects at
+ * once instead of never ending; a line that spans many chunks is kept as
+ * pieces, so a huge line costs linear time. `seen` sees each chunk as read.
+ */
+export async function * readLines (stream: AsyncIterable<Buffer>, seen?: (chunk: Buffer) => void): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8')
   let pieces: string[] = []
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    seen(chunk)
+  for await (const chunk of stream) {
+    seen?.(chunk)
     const parts = decoder.write(chunk).split('\n')
     const last = parts.pop() as string
     for (const part of parts) {
@@ -59,19 +85,14 @@ async function * lines (stream: Readable, seen: (chunk: Buffer) => void): AsyncG
  * row problem is a 400; problems carry their line numbers, at most 100.
  */
 export async function readNdjson (stream: Readable, options: NdjsonOptions): Promise<NdjsonRows> {
-  let bytes = 0
-  const head: Buffer[] = []
-  const seen = (chunk: Buffer): void => {
-    if (bytes < options.keepBytes) head.push(chunk.subarray(0, options.keepBytes - bytes))
-    bytes += chunk.length
-  }
+  const tally = new ByteTally(options.keepBytes)
   const rows: unknown[] = []
   const rowLines: number[] = []
   const problems: ErrorEntry[] = []
   const report = (found: ErrorEntry[]): void => { problems.push(...found.slice(0, MAX_ERRORS - problems.length)) }
   let count = 0
   let line = 0
-  for await (const raw of lines(stream, seen)) {
+  for await (const raw of readLines(stream, (chunk) => { tally.seen(chunk) })) {
     line++
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw
     if (text.trim() === '') continue
@@ -102,5 +123,5 @@ export async function readNdjson (stream: Readable, options: NdjsonOptions): Pro
     throw apiError(400, 'empty_file', `The uploaded file has no rows: send one JSON object per line, one per ${options.collection === 'users' ? 'user' : 'company'}.`, 'file')
   }
   if (problems.length > 0) throw new ApiError(400, problems)
-  return { rows, lines: rowLines, bytes, head: Buffer.concat(head) }
+  return { rows, lines: rowLines, bytes: tally.bytes, head: tally.head }
 }

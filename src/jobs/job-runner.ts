@@ -1,5 +1,5 @@
 import type { JobStatus } from '../../schemas/jobs.js'
-import { isTerminal, nextStatus, statusOrder, type Stage } from './lifecycle.js'
+import { isTerminal, JOB_LANES, laneOf, nextStatus, statusOrder, type JobLane, type Stage } from './lifecycle.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import { leasesOf, sweepInterval, type JobLeases, type JobRef } from './lease.js'
 import type { CreateJobOptions, CreateJobResult, JobRecord, JobRow, MockStore } from '../store/store.js'
@@ -134,7 +134,7 @@ export class JobRunner {
     if (job === undefined) return { ok: false, reason: 'not_found' }
     if (isTerminal(job.status)) return { ok: false, reason: 'finished', job }
     if (to !== undefined && statusOrder(to) <= statusOrder(job.status)) return { ok: false, reason: 'backwards', job }
-    const ahead = await this.#options.store.oldestActiveJob(tenant) as JobRecord
+    const ahead = await this.#options.store.oldestActiveJob(tenant, laneOf(job.type)) as JobRecord
     if (ahead.jobId !== jobId) return { ok: false, reason: 'waiting', job, aheadJobId: ahead.jobId }
     const target = to ?? nextStatus(job.status as Stage)
     while (!isTerminal(job.status) && job.status !== target) job = await this.#forward(job)
@@ -156,15 +156,17 @@ export class JobRunner {
     return { ok: true, job: failed }
   }
 
-  /** Runs every job that has not ended (of one tenant, or all) to its end now, in order; returns how many. */
+  /** Runs every job that has not ended (of one tenant, or all) to its end now, in order in each lane; returns how many. */
   async flush (tenant: string | null): Promise<number> {
     const { store } = this.#options
     const tenants = tenant === null ? await store.listTenants() : [tenant]
     let finished = 0
     for (const each of tenants) {
-      for (let job = await store.oldestActiveJob(each); job !== undefined; job = await store.oldestActiveJob(each)) {
-        await this.advance(each, job.jobId, 'completed')
-        finished++
+      for (const lane of JOB_LANES) {
+        for (let job = await store.oldestActiveJob(each, lane); job !== undefined; job = await store.oldestActiveJob(each, lane)) {
+          await this.advance(each, job.jobId, 'completed')
+          finished++
+        }
       }
     }
     return finished
@@ -210,7 +212,7 @@ export class JobRunner {
     this.#cancel(job)
     // The store dropped the lease with the job's end.
     this.#owned.delete(keyOf(job))
-    await this.#wakeNext(job.tenant)
+    await this.#wakeNext(job.tenant, laneOf(job.type))
   }
 
   #cancel (job: Pick<JobRecord, 'tenant' | 'jobId'>): void {
@@ -323,12 +325,12 @@ export class JobRunner {
     // Ended (or forgotten) behind the runner's back, e.g. by another process: let the next one run.
     if (job === undefined || isTerminal(job.status)) {
       this.#owned.delete(keyOf({ tenant, jobId }))
-      return await this.#wakeNext(tenant)
+      return await this.#wakeNext(tenant, job === undefined ? undefined : laneOf(job.type))
     }
     const { stage, since } = stageOf(job)
     // One job at a time per tenant: a queued job waits, without a timer, until
     // the jobs before it have ended; the last of them wakes it (#wakeNext).
-    if (stage === 'queued' && (await store.oldestActiveJob(tenant) as JobRecord).jobId !== jobId) return
+    if (stage === 'queued' && (await store.oldestActiveJob(tenant, laneOf(job.type)) as JobRecord).jobId !== jobId) return
     const duration = stageDuration(stage, job.totalRows, timing)
     const now = clock.now()
     if (stage === 'processing') {
@@ -346,10 +348,12 @@ export class JobRunner {
     if (moved !== undefined) await this.#arrived(moved, true)
   }
 
-  /** After a job ends, lets the tenant's next queued job run (its queued time already counts). */
-  async #wakeNext (tenant: string): Promise<void> {
-    const next = await this.#options.store.oldestActiveJob(tenant)
-    if (next?.status === 'queued' && this.#autoAdvance) this.#schedule(next, 0)
+  /** After a job ends, lets the tenant's next queued job of its lane (of every lane when unknown) run (its queued time already counts). */
+  async #wakeNext (tenant: string, lane?: JobLane): Promise<void> {
+    for (const each of lane === undefined ? JOB_LANES : [lane]) {
+      const next = await this.#options.store.oldestActiveJob(tenant, each)
+      if (next?.status === 'queued' && this.#autoAdvance) this.#schedule(next, 0)
+    }
   }
 
   /**

@@ -16,18 +16,21 @@ export interface NewJob {
   now: number
 }
 
-/** A new job in `queued`, with an id shaped like the docs' example: `bulk:jobs:<env>:<uuid>`. */
+/**
+ * A new job in `queued`, with an id shaped like the docs' example:
+ * `bulk:jobs:<env>:<uuid>` (an import's starts `import:jobs:`).
+ */
 export function createJobRecord (input: NewJob): JobRecord {
   const uuid = randomUUID()
   return {
-    jobId: `bulk:jobs:${input.tenant.envId}:${uuid}`,
+    jobId: `${input.type === 'import' ? 'import' : 'bulk'}:jobs:${input.tenant.envId}:${uuid}`,
     tenant: input.tenant.id,
     type: input.type,
     status: 'queued',
     totalRows: input.totalRows,
     completedRows: 0,
     fileSize: input.fileSize,
-    filename: input.filename ?? `bulk_identify_${input.type}_${uuid}.json`,
+    filename: input.filename ?? `${input.type === 'import' ? 'import' : `bulk_identify_${input.type}`}_${uuid}.json`,
     submittedAt: input.now,
     endTime: null,
     history: [{ status: 'queued', at: input.now }],

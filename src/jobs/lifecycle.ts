@@ -1,4 +1,4 @@
-import { JOB_STAGES, JOB_STATUSES, type JobStatus } from '../../schemas/jobs.js'
+import { JOB_STAGES, JOB_STATUSES, type JobStatus, type JobType } from '../../schemas/jobs.js'
 
 /** Statuses a job moves through on its own, each followed by the next; `failed` can end any of them. */
 export const STAGES = JOB_STAGES
@@ -25,4 +25,17 @@ export function nextStatus (stage: Stage): JobStatus {
 /** Where a status sits in the lifecycle order (`failed` last). */
 export function statusOrder (status: JobStatus): number {
   return JOB_STATUSES.indexOf(status)
+}
+
+/**
+ * Jobs queue one at a time per key within a lane: users and companies bulk
+ * jobs share one, imports have their own (SPEC 1.13: a bulk job does not
+ * block an import, nor the reverse).
+ */
+export const JOB_LANES = ['bulk', 'import'] as const
+export type JobLane = typeof JOB_LANES[number]
+
+/** The lane a job of this type queues in. */
+export function laneOf (type: JobType): JobLane {
+  return type === 'import' ? 'import' : 'bulk'
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import type { JobRunner } from '../jobs/job-runner.js'
+import type { ExportRunner } from '../exports/export-runner.js'
 import type { DeletionScheduler } from '../realtime/deletions.js'
 import type { MockStore } from '../store/store.js'
 import type { KeyRing } from '../tenant.js'
@@ -13,6 +14,8 @@ export interface MockState {
   clock: Clock
   store: MockStore
   runner: JobRunner
+  /** Carries export jobs forward. */
+  exportRunner: ExportRunner
   /** Carries out scheduled deletions at 02:00 UTC. */
   deletions: DeletionScheduler
   keys: KeyRing
@@ -30,6 +33,7 @@ export const mockState = fp(async function mockState (app: FastifyInstance, stat
   app.decorate('mock', state)
   app.addHook('onClose', async () => {
     await state.runner.close()
+    await state.exportRunner.close()
     await state.deletions.close()
     state.clock.dispose()
     await state.store.close()

@@ -31,11 +31,12 @@ export const openapi = fp(async function openapi (app: FastifyInstance) {
       info: {
         title: 'userpilot-mock',
         version: VERSION,
-        description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify and its background jobs (tag **Userpilot**) — and the mock's own control API (tag **Mock control**)."
+        description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify, historical imports and their background jobs (tag **Userpilot**), exports and lookups (tag **Export API**) — and the mock's own control API (tag **Mock control**)."
       },
       servers: [{ url: '/', description: 'this mock' }],
       tags: [
         { name: 'Userpilot', description: 'The emulated API, as at https://analytex.userpilot.io' },
+        { name: 'Export API', description: 'Exports and lookups, as at the appex host (/api/v1/analytics/exports…), served on the same origin' },
         { name: 'Mock control', description: 'What tests use: state, time, outcomes, faults (under /__mock)' }
       ],
       components: {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from '@sinclair/typebox'
-import { CompaniesBulkBodySchema, CompanyRowSchema, UserRowSchema, UsersBulkBodySchema, type MetadataMode } from '../../schemas/bulk.js'
+import { CompaniesBulkBodySchema, CompanyRowSchema, UserRowSchema, UsersBulkBodySchema, type CompanyRow, type MetadataMode, type UserRow } from '../../schemas/bulk.js'
 import { ErrorEnvelope } from '../../schemas/errors.js'
 import { JobAccepted, type JobType } from '../../schemas/jobs.js'
 import { apiError, excerpt } from '../errors.js'
@@ -13,11 +13,10 @@ import { inspectBody, refuseIfStrict, warningsOf } from '../http/fidelity.js'
 import { checkProfileCaps } from '../http/profile-caps.js'
 import { createJobRecord, toJobAccepted } from '../jobs/jobs.js'
 import type { Stage } from '../jobs/lifecycle.js'
-import type { JobRow } from '../store/store.js'
 
 /** The two bulk endpoints differ only in these. */
 interface BulkKind {
-  type: JobType
+  type: Exclude<JobType, 'import'>
   summary: string
   body: (mode: MetadataMode) => TSchema
   row: (mode: MetadataMode) => TSchema
@@ -29,6 +28,9 @@ const KINDS: readonly BulkKind[] = [
 ]
 
 /** The rows of a request, where each is (for messages), and what the 202 says of them. */
+/** A bulk request's row. */
+type JobRow = UserRow | CompanyRow
+
 interface Submission { rows: JobRow[], pathOf: (index: number) => string, fileSize: number, filename: string | undefined }
 
 const UploadSchema = Type.Object({

@@ -1,8 +1,11 @@
-import { isTerminal } from '../jobs/lifecycle.js'
+import { isTerminal, laneOf, type JobLane } from '../jobs/lifecycle.js'
+import { importedCompany, importedUser, type ImportRow } from '../imports/import-row.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
 import type { Stage } from '../jobs/lifecycle.js'
 import { MemoryEvents } from './memory-events.js'
+import { MemoryExports } from './memory-exports.js'
+import { MemoryLookups } from './memory-lookups.js'
 import { MemoryProfiles } from './memory-profiles.js'
 import { MemoryRateWindows } from './memory-rate-windows.js'
 import { filterIterable, takePage, type Page } from './page.js'
@@ -12,8 +15,8 @@ import { RingBuffer } from './ring-buffer.js'
 interface TenantState {
   /** Insertion order is submission order. */
   jobs: Map<string, JobRecord>
-  /** Rows not applied yet, per job; dropped when the job ends. */
-  rows: Map<string, readonly JobRow[]>
+  /** Rows not applied yet, per lane and job, in submission order; dropped when the job ends. */
+  rows: Record<JobLane, Map<string, readonly JobRow[]>>
   /** Terminal job ids in the order they ended, for MOCK_JOB_RETENTION. */
   ended: string[]
   faults: FaultRule[]
@@ -51,11 +54,11 @@ function statusChange (status: JobStatus, at: number): StatusChange {
 }
 
 /**
- * The oldest job that has not ended. Only those jobs still hold rows, and the
+ * The lane's oldest job that has not ended. Only those jobs still hold rows, and the
  * rows map keeps submission order, so this never walks the retained ended jobs.
  */
-function firstActive (state: TenantState): JobRecord | undefined {
-  const oldest = state.rows.keys().next()
+function firstActive (state: TenantState, lane: JobLane): JobRecord | undefined {
+  const oldest = state.rows[lane].keys().next()
   return oldest.done === true ? undefined : state.jobs.get(oldest.value)
 }
 
@@ -64,6 +67,8 @@ export class MemoryStore implements MockStore {
   readonly profiles = new MemoryProfiles()
   readonly events: MemoryEvents
   readonly rates = new MemoryRateWindows()
+  readonly exports = new MemoryExports()
+  readonly lookups = new MemoryLookups()
   readonly #tenants = new Map<string, TenantState>()
   readonly #jobRetention: number
   readonly #faultLimit: number
@@ -80,7 +85,7 @@ export class MemoryStore implements MockStore {
   #tenant (tenant: string): TenantState {
     let state = this.#tenants.get(tenant)
     if (state === undefined) {
-      state = { jobs: new Map(), rows: new Map(), ended: [], faults: [] }
+      state = { jobs: new Map(), rows: { bulk: new Map(), import: new Map() }, ended: [], faults: [] }
       this.#tenants.set(tenant, state)
     }
     return state
@@ -88,19 +93,20 @@ export class MemoryStore implements MockStore {
 
   async createJob (job: JobRecord, rows: readonly JobRow[], options: CreateJobOptions = {}): Promise<CreateJobResult> {
     const state = this.#tenant(job.tenant)
+    const lane = state.rows[laneOf(job.type)]
     // No await between the check and the write: in one process this is atomic.
-    const active = firstActive(state)
+    const active = firstActive(state, laneOf(job.type))
     if (active !== undefined && options.exclusive === true) return { created: false, activeJobId: active.jobId }
     // Every job that has not ended but the oldest waits; the rows map holds one entry per such job.
-    if (active !== undefined && options.maxWaiting !== undefined && state.rows.size > options.maxWaiting) return { created: false, activeJobId: active.jobId, queueFull: true }
+    if (active !== undefined && options.maxWaiting !== undefined && lane.size > options.maxWaiting) return { created: false, activeJobId: active.jobId, queueFull: true }
     state.jobs.set(job.jobId, { ...job, history: job.history.map((change) => statusChange(change.status, change.at)) })
-    state.rows.set(job.jobId, rows)
+    lane.set(job.jobId, rows)
     return { created: true }
   }
 
-  async oldestActiveJob (tenant: string): Promise<JobRecord | undefined> {
+  async oldestActiveJob (tenant: string, lane: JobLane = 'bulk'): Promise<JobRecord | undefined> {
     const state = this.#tenants.get(tenant)
-    const job = state === undefined ? undefined : firstActive(state)
+    const job = state === undefined ? undefined : firstActive(state, lane)
     return job === undefined ? undefined : copyJob(job)
   }
 
@@ -122,7 +128,7 @@ export class MemoryStore implements MockStore {
     job.history.push(statusChange(to, at))
     if (isTerminal(to)) {
       job.endTime = at
-      state.rows.delete(jobId)
+      state.rows[laneOf(job.type)].delete(jobId)
       state.ended.push(jobId)
       while (state.ended.length > this.#jobRetention) state.jobs.delete(state.ended.shift() as string)
     }
@@ -132,16 +138,27 @@ export class MemoryStore implements MockStore {
   async applyRows (tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined> {
     const state = this.#tenants.get(tenant)
     const job = state?.jobs.get(jobId)
-    const rows = state?.rows.get(jobId)
+    const rows = job === undefined ? undefined : state?.rows[laneOf(job.type)].get(jobId)
     if (state === undefined || job === undefined || rows === undefined) return undefined
     const end = Math.min(rows.length, job.completedRows + count)
     const touch = { kind: 'job', id: jobId } as const
     for (let index = job.completedRows; index < end; index++) {
       if (job.type === 'users') this.profiles.applyUser(tenant, rows[index] as UserRow, touch, at)
-      else this.profiles.applyCompany(tenant, rows[index] as CompanyRow, touch, at)
+      else if (job.type === 'companies') this.profiles.applyCompany(tenant, rows[index] as CompanyRow, touch, at)
+      else this.#applyImportRow(tenant, rows[index] as ImportRow, touch, at)
     }
     job.completedRows = end
     return copyJob(job)
+  }
+
+  /** An import row: an identify merges the profile, and every row is kept as an event of the job. */
+  #applyImportRow (tenant: string, row: ImportRow, touch: { kind: 'job', id: string }, at: number): void {
+    if (row.eventType === 'identify_user') {
+      this.profiles.applyUser(tenant, importedUser(row), touch, at)
+    } else if (row.eventType === 'identify_company') {
+      this.profiles.applyCompany(tenant, importedCompany(row), touch, at)
+    }
+    this.events.push({ ...row, tenant, requestId: touch.id })
   }
 
   async setFailAt (tenant: string, jobId: string, stage: Stage): Promise<JobRecord | undefined> {
@@ -152,7 +169,7 @@ export class MemoryStore implements MockStore {
   }
 
   async listTenants (): Promise<string[]> {
-    return [...new Set([...this.#tenants.keys(), ...this.profiles.tenants(), ...this.events.tenants()])]
+    return [...new Set([...this.#tenants.keys(), ...this.profiles.tenants(), ...this.events.tenants(), ...this.exports.tenants(), ...this.lookups.tenants()])]
   }
 
   async appendRequest (record: Omit<JournalRecord, 'id'>): Promise<void> {
@@ -193,6 +210,8 @@ export class MemoryStore implements MockStore {
     this.profiles.forget(tenant)
     this.events.forget(tenant)
     this.rates.forget(tenant)
+    await this.exports.forget(tenant)
+    this.lookups.forget(tenant)
     if (tenant === null) {
       this.#tenants.clear()
       this.#journal.clear()

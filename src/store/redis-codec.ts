@@ -1,5 +1,6 @@
 import type { CompanyRow, Metadata, MetadataValue, UserRow } from '../../schemas/bulk.js'
 import type { JobStatus } from '../../schemas/jobs.js'
+import { importedCompany, importedUser, type ImportRow } from '../imports/import-row.js'
 import { emptyMetadata } from './metadata.js'
 import type { FaultRule, JobRecord, JobRow, JournalRecord, StoredCompany, StoredUser, Touch } from './store.js'
 
@@ -43,14 +44,31 @@ export function decMetadata (fields: readonly string[], start: number): Metadata
   return metadata
 }
 
-/** A job's row as the apply script reads it: user (id, company or empty, metadata pairs) or company (id, metadata pairs). */
+function encUserRow (user: UserRow): string[] {
+  return [enc(user.user_id), user.company_id === undefined ? '' : enc(user.company_id), ...encMetadata(user.metadata)]
+}
+
+function encCompanyRow (company: CompanyRow): string[] {
+  return [enc(company.company_id), ...encMetadata(company.metadata)]
+}
+
+/**
+ * An import row as the apply script reads it: its event type, the event's
+ * JSON (one line: JSON.stringify escapes newlines), then for an identify the
+ * profile's row as bulk rows encode it.
+ */
+function encImportRow (row: ImportRow): string[] {
+  const head = [row.eventType, JSON.stringify(row)]
+  if (row.eventType === 'identify_user') return [...head, ...encUserRow(importedUser(row))]
+  if (row.eventType === 'identify_company') return [...head, ...encCompanyRow(importedCompany(row))]
+  return head
+}
+
+/** A job's row as the apply script reads it: user (id, company or empty, metadata pairs), company (id, metadata pairs) or import row. */
 export function encRow (type: JobRecord['type'], row: JobRow): string {
-  if (type === 'users') {
-    const user = row as UserRow
-    return [enc(user.user_id), user.company_id === undefined ? '' : enc(user.company_id), ...encMetadata(user.metadata)].join('\n')
-  }
-  const company = row as CompanyRow
-  return [enc(company.company_id), ...encMetadata(company.metadata)].join('\n')
+  if (type === 'users') return encUserRow(row as UserRow).join('\n')
+  if (type === 'companies') return encCompanyRow(row as CompanyRow).join('\n')
+  return encImportRow(row as ImportRow).join('\n')
 }
 
 /**

@@ -8,15 +8,19 @@
 //   P..'jseq', P..'journal'  the journal's numbering and its ring buffer (newest first)
 //   T = P..'t:'..tenant..':'
 //   T..'seq'                 counter ordering the tenant's jobs, users and companies
-//   T..'jobs', T..'active'   zsets of job ids by submission; T..'ended' list in end order
+//   T..'jobs', T..'active'   zsets of job ids by submission (active: the bulk lane's jobs that
+//                            have not ended; T..'active:import' the import lane's); T..'ended' list in end order
 //   T..'job:'..id            hash (status, completed, end, failAt, history, type, doc)
 //   T..'rows:'..id           list of the rows not applied yet
+//   T..'eseq', T..'events'   the events' numbering and their list, newest first ('n\\n'..JSON)
 //   T..'lease:'..id          the replica that carries the job forward
 //   T..'users', T..'companies'  hashes of records; T..'uorder', T..'corder' zsets by first sight
 //   T..'cu:'..company        zset of the company's users (its user count is the size)
 //   T..'udel', T..'cdel'     zsets of users / companies marked for deletion, scored by due time
 //   P..'deltenants'          set of tenants with deletions pending
 //   T..'faults'              list of queued faults
+//   T..'exports', T..'xorder', T..'xactive', T..'xfile:'..  export jobs and files (redis-exports.ts)
+//   T..'lookup:'..name       a content lookup's items as JSON (redis-lookups.ts)
 //
 // A user record is: company (or empty), createdAt, updatedAt, what last touched
 // it, first-seen sequence, then metadata pairs; a company record: createdAt,
@@ -99,6 +103,35 @@ local function applyCompany(T, row, touch, at)
   redis.call('HSET', T .. 'companies', id, table.concat(merge({ cur[1], at, touch }, cur, 4, row, 2), '\\n'))
 end
 
+-- The zset of a lane's jobs that have not ended, by the job type that picks the lane.
+local function activeKey(T, jobType)
+  if jobType == 'import' then return T .. 'active:import' end
+  return T .. 'active'
+end
+
+-- Keeps an event (its JSON without the tenant) as the events list's next
+-- number, as the event store's append does.
+local function keepEvent(T, json, retention)
+  local id = redis.call('INCR', T .. 'eseq')
+  if retention > 0 then
+    redis.call('LPUSH', T .. 'events', id .. '\\n' .. json)
+    redis.call('LTRIM', T .. 'events', 0, retention - 1)
+  end
+end
+
+-- Applies an import row (event type, event JSON, then for identify rows the
+-- profile's encoded row): the identify merges, and every row is kept as an
+-- event. touch is the job's encoded id: JSON text of a string.
+local function applyImport(T, row, touch, at, retention)
+  if row[1] ~= 'track' and row[1] ~= 'page_view' then
+    local profile = {}
+    for i = 3, #row do profile[#profile + 1] = row[i] end
+    if row[1] == 'identify_user' then applyUser(T, profile, touch, at) else applyCompany(T, profile, touch, at) end
+  end
+  -- The event's request id is the job's: the row's JSON gains it as its first field.
+  keepEvent(T, '{"requestId":' .. touch .. ',' .. string.sub(row[2], 2), retention)
+end
+
 local function pushAll(key, list, from)
   for i = from, #list, 1000 do
     redis.call('RPUSH', key, unpack(list, i, math.min(i + 999, #list)))
@@ -115,11 +148,12 @@ export const CREATE_JOB: LuaScript = {
   name: 'upCreateJob', lua: `${HELPERS}
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
-local first = redis.call('ZRANGE', T .. 'active', 0, 0)
+local A = activeKey(T, ARGV[10])
+local first = redis.call('ZRANGE', A, 0, 0)
 if #first > 0 then
   if ARGV[4] == 'x' then return first[1] end
   local most = tonumber(ARGV[4])
-  if most >= 0 and redis.call('ZCARD', T .. 'active') > most then return { first[1], 'full' } end
+  if most >= 0 and redis.call('ZCARD', A) > most then return { first[1], 'full' } end
 end
 redis.call('ZADD', P .. 'tenants', 'NX', redis.call('INCR', P .. 'tseq'), tenant)
 local seq = redis.call('INCR', T .. 'seq')
@@ -127,7 +161,7 @@ local key = T .. 'job:' .. job
 redis.call('DEL', key, T .. 'rows:' .. job)
 redis.call('HSET', key, 'status', ARGV[5], 'completed', ARGV[6], 'end', ARGV[7], 'failAt', ARGV[8], 'history', ARGV[9], 'type', ARGV[10], 'doc', ARGV[11])
 redis.call('ZADD', T .. 'jobs', seq, job)
-redis.call('ZADD', T .. 'active', seq, job)
+redis.call('ZADD', A, seq, job)
 redis.call('SADD', P .. 'active', tenant .. '\\n' .. job)
 pushAll(T .. 'rows:' .. job, ARGV, 12)
 return false
@@ -136,7 +170,7 @@ return false
 
 /** ARGV: P, tenant, job, from, to, at, terminal (1/0), retention → the job's hash after the move, or nil. */
 export const TRANSITION_JOB: LuaScript = {
-  name: 'upTransitionJob', lua: `
+  name: 'upTransitionJob', lua: `${HELPERS}
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
 local key = T .. 'job:' .. job
@@ -145,7 +179,7 @@ redis.call('HSET', key, 'status', ARGV[5], 'history', redis.call('HGET', key, 'h
 if ARGV[7] ~= '1' then return redis.call('HGETALL', key) end
 redis.call('HSET', key, 'end', ARGV[6])
 redis.call('DEL', T .. 'rows:' .. job, T .. 'lease:' .. job)
-redis.call('ZREM', T .. 'active', job)
+redis.call('ZREM', activeKey(T, redis.call('HGET', key, 'type')), job)
 redis.call('SREM', P .. 'active', tenant .. '\\n' .. job)
 redis.call('RPUSH', T .. 'ended', job)
 local record = redis.call('HGETALL', key)
@@ -160,7 +194,7 @@ return record
 }
 
 /**
- * ARGV: P, tenant, job, count, at → the job's hash after, or nil once it has
+ * ARGV: P, tenant, job, count, at, event retention → the job's hash after, or nil once it has
  * ended. Takes the next rows off the job's list and merges them in the same
  * script, so a row is applied exactly once whoever runs it and whenever a
  * replica dies.
@@ -177,9 +211,15 @@ local rows = {}
 if count > 0 then rows = redis.call('LRANGE', T .. 'rows:' .. job, 0, count - 1) end
 if #rows == 0 then return redis.call('HGETALL', key) end
 redis.call('LTRIM', T .. 'rows:' .. job, #rows, -1)
-local apply = applyCompany
-if redis.call('HGET', key, 'type') == 'users' then apply = applyUser end
-for r = 1, #rows do apply(T, split(rows[r]), job, at) end
+local jobType = redis.call('HGET', key, 'type')
+if jobType == 'import' then
+  local retention = tonumber(ARGV[6])
+  for r = 1, #rows do applyImport(T, split(rows[r]), job, at, retention) end
+else
+  local apply = applyCompany
+  if jobType == 'users' then apply = applyUser end
+  for r = 1, #rows do apply(T, split(rows[r]), job, at) end
+end
 redis.call('HINCRBY', key, 'completed', #rows)
 return redis.call('HGETALL', key)
 `
@@ -196,11 +236,11 @@ return redis.call('HGETALL', key)
 `
 }
 
-/** ARGV: P, tenant → the hash of the tenant's oldest job that has not ended, or nil. */
+/** ARGV: P, tenant, a job type of the lane → the hash of the tenant's oldest job of that lane that has not ended, or nil. */
 export const OLDEST_ACTIVE: LuaScript = {
-  name: 'upOldestActive', lua: `
+  name: 'upOldestActive', lua: `${HELPERS}
 local T = ARGV[1] .. 't:' .. ARGV[2] .. ':'
-local first = redis.call('ZRANGE', T .. 'active', 0, 0)
+local first = redis.call('ZRANGE', activeKey(T, ARGV[3]), 0, 0)
 if #first == 0 then return false end
 return redis.call('HGETALL', T .. 'job:' .. first[1])
 `

@@ -3,11 +3,13 @@ import { once } from 'node:events'
 import { hostname } from 'node:os'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { JobStatus } from '../../schemas/jobs.js'
-import { isTerminal, type Stage } from '../jobs/lifecycle.js'
+import { isTerminal, type JobLane, type Stage } from '../jobs/lifecycle.js'
 import type { JobLeases, JobRef } from '../jobs/lease.js'
 import { dec, decFault, decFaultEntry, decJob, decJournal, enc, encFault, encJob, encRow, globEscape, journalTag } from './redis-codec.js'
 import { RedisContext } from './redis-context.js'
 import { RedisEvents } from './redis-events.js'
+import { RedisExports } from './redis-exports.js'
+import { RedisLookups } from './redis-lookups.js'
 import { RedisProfiles } from './redis-profiles.js'
 import { RedisRateWindows } from './redis-rate-windows.js'
 import * as scripts from './redis-scripts.js'
@@ -65,9 +67,12 @@ export class RedisStore implements MockStore {
   readonly profiles: RedisProfiles
   readonly events: RedisEvents
   readonly rates: RedisRateWindows
+  readonly exports: RedisExports
+  readonly lookups: RedisLookups
   readonly #jobRetention: number
   readonly #journalSize: number
   readonly #faultLimit: number
+  readonly #eventRetention: number
   /** This replica's name on the leases it holds: host and pid say which process, the rest makes it unique. */
   readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   /** The job leases of this replica (see JobRunner). */
@@ -79,8 +84,11 @@ export class RedisStore implements MockStore {
     this.#redis = redis
     this.#prefix = this.#ctx.prefix
     this.profiles = new RedisProfiles(this.#ctx)
-    this.events = new RedisEvents(this.#ctx, options.eventRetention ?? DEFAULT_EVENT_RETENTION)
+    this.#eventRetention = options.eventRetention ?? DEFAULT_EVENT_RETENTION
+    this.events = new RedisEvents(this.#ctx, this.#eventRetention)
     this.rates = new RedisRateWindows(this.#ctx)
+    this.exports = new RedisExports(this.#ctx)
+    this.lookups = new RedisLookups(this.#ctx)
     this.#jobRetention = options.jobRetention
     this.#journalSize = options.journalSize ?? 1000
     this.#faultLimit = options.faultLimit ?? FAULT_LIMIT
@@ -124,8 +132,8 @@ export class RedisStore implements MockStore {
     })
   }
 
-  async oldestActiveJob (tenant: string): Promise<JobRecord | undefined> {
-    return await this.#ctx.guard(async () => this.#job(await this.#ctx.run(scripts.OLDEST_ACTIVE, this.#prefix, enc(tenant))))
+  async oldestActiveJob (tenant: string, lane: JobLane = 'bulk'): Promise<JobRecord | undefined> {
+    return await this.#ctx.guard(async () => this.#job(await this.#ctx.run(scripts.OLDEST_ACTIVE, this.#prefix, enc(tenant), lane === 'import' ? 'import' : 'users')))
   }
 
   /** A job from a script's reply (nil, or the hash as a flat list) or from HGETALL (an object, empty when there is none). */
@@ -156,7 +164,7 @@ export class RedisStore implements MockStore {
   }
 
   async applyRows (tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined> {
-    return await this.#ctx.guard(async () => this.#job(await this.#ctx.run(scripts.APPLY_ROWS, this.#prefix, enc(tenant), enc(jobId), count, at)))
+    return await this.#ctx.guard(async () => this.#job(await this.#ctx.run(scripts.APPLY_ROWS, this.#prefix, enc(tenant), enc(jobId), count, at, this.#eventRetention)))
   }
 
   async setFailAt (tenant: string, jobId: string, stage: Stage): Promise<JobRecord | undefined> {

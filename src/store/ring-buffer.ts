@@ -29,6 +29,13 @@ export class RingBuffer<T> {
     }
   }
 
+  /** Items from the oldest to the newest, the first `skip` of them left out. */
+  * oldestFirst (skip = 0): IterableIterator<T> {
+    for (let i = this.#size - skip; i >= 1; i--) {
+      yield this.#items[(this.#next - i + this.capacity) % this.capacity] as T
+    }
+  }
+
   /** Drops the items for which `drop` is true, keeping the others in order. */
   remove (drop: (item: T) => boolean): void {
     const kept = [...this.newestFirst()].filter((item) => !drop(item)).reverse()

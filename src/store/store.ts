@@ -1,11 +1,14 @@
 import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
 import type { Warning } from '../../schemas/control.js'
 import type { JobStatus, JobType } from '../../schemas/jobs.js'
-import type { Stage } from '../jobs/lifecycle.js'
+import type { JobLane, Stage } from '../jobs/lifecycle.js'
+import type { ImportRow } from '../imports/import-row.js'
 import type { Page } from './page.js'
 import type { ProfileStore } from './profile-store.js'
 import type { EventStore } from './event-store.js'
 import type { RateWindows } from './rate-windows.js'
+import type { ExportStore } from './export-store.js'
+import type { LookupStore } from './lookup-store.js'
 
 export type { Page } from './page.js'
 export type { EventFilter, EventRecord, EventStore } from './event-store.js'
@@ -81,8 +84,8 @@ export interface FaultRule {
   dropConnection: boolean
 }
 
-/** A row waiting in a job to be applied: a user or a company, as the job's type says. */
-export type JobRow = UserRow | CompanyRow
+/** A row waiting in a job to be applied: a user, a company or an import row, as the job's type says. */
+export type JobRow = UserRow | CompanyRow | ImportRow
 
 /** What {@link MockStore.createJob} did. */
 export type CreateJobResult =
@@ -117,15 +120,19 @@ export interface MockStore {
   readonly events: EventStore
   /** Admission windows of the documented rate limits. */
   readonly rates: RateWindows
+  /** Export jobs and their files. */
+  readonly exports: ExportStore
+  /** The content lookups a test set. */
+  readonly lookups: LookupStore
   /**
    * Records a new job and the rows it will apply; the store takes ownership
    * of `rows`. With `exclusive` (or `maxWaiting`), the check of the tenant's
-   * jobs that have not ended and the creation are one atomic step: of two
+   * jobs that have not ended (in the job's lane) and the creation are one atomic step: of two
    * requests arriving together, only one is created (or joins the queue).
    */
   createJob(job: JobRecord, rows: readonly JobRow[], options?: CreateJobOptions): Promise<CreateJobResult>
-  /** The tenant's oldest job that has not ended: the one allowed to run. */
-  oldestActiveJob(tenant: string): Promise<JobRecord | undefined>
+  /** The tenant's oldest job of a lane (default: bulk) that has not ended: the one allowed to run in it. */
+  oldestActiveJob(tenant: string, lane?: JobLane): Promise<JobRecord | undefined>
   getJob(tenant: string, jobId: string): Promise<JobRecord | undefined>
   /** The tenant's jobs, newest first. */
   listJobs(tenant: string, page: Page): Promise<JobRecord[]>
@@ -137,7 +144,8 @@ export interface MockStore {
    */
   transitionJob(tenant: string, jobId: string, from: JobStatus, to: JobStatus, at: number): Promise<JobRecord | undefined>
   /**
-   * Applies up to `count` of the job's next rows to the store, in order, and
+   * Applies up to `count` of the job's next rows to the store, in order (an
+   * import's rows also become events, numbered like any other), and
    * adds them to `completedRows`, as one atomic step. Undefined once the job
    * has ended (its remaining rows are gone).
    */
@@ -157,7 +165,7 @@ export interface MockStore {
   clearFaults(tenant: string | null): Promise<void>
   /** Takes one use of the first fault matching the request; the rule goes when used up. */
   takeFault(tenant: string, method: string, path: string): Promise<FaultRule | undefined>
-  /** Forgets a tenant's users, companies, deletions, jobs, events, rate windows, journal entries and faults (every tenant's when null). */
+  /** Forgets a tenant's users, companies, deletions, jobs (bulk, import, export, with the export files), events, lookups, rate windows, journal entries and faults (every tenant's when null). */
   reset(tenant: string | null): Promise<void>
   close(): Promise<void>
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
@@ -44,6 +45,26 @@ async function realtime (base: string, method: 'POST' | 'DELETE', path: string, 
   return res.headers.get('x-request-id') as string
 }
 
+/** Uploads a history file to `POST /v1/imports` (multipart, field `file`), as a client would; returns the import job's id. */
+async function importFile (base: string, filename: string, content: string): Promise<string> {
+  const form = new FormData()
+  form.append('file', new Blob([content], { type: 'text/csv' }), filename)
+  const res = await fetch(`${base}/v1/imports`, { method: 'POST', headers: { authorization: `Token ${KEY}` }, body: form })
+  if (res.status !== 200) throw new Error(`import answered ${res.status}: ${await res.text()}`)
+  return (await res.json() as { job_id: string }).job_id
+}
+
+/** Creates an export job through the Export API; returns its id. */
+async function createExport (base: string, body: Record<string, unknown>, key = KEY): Promise<string> {
+  const res = await fetch(`${base}/api/v1/analytics/exports`, {
+    method: 'POST',
+    headers: { authorization: `Token ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  if (res.status !== 201) throw new Error(`export request answered ${res.status}: ${await res.text()}`)
+  return (await res.json() as { job_id: string }).job_id
+}
+
 /** A control API read, as the page makes it. */
 async function controlGet<T> (base: string, path: string): Promise<T> {
   const res = await fetch(`${base}/__mock/${path}`, { headers: { authorization: `Token ${KEY}` } })
@@ -62,6 +83,11 @@ async function waitForRows (page: Page, table: string, count: number): Promise<v
 
 function jobRow (page: Page, jobId: string, status?: string): ReturnType<Page['locator']> {
   return page.locator(`#jobs tbody tr[data-key="${jobId}"]${status === undefined ? '' : `[data-status="${status}"]`}`)
+}
+
+/** An export's row: its key is the key id and the job id, as export ids are only unique per key. */
+function exportRow (page: Page, jobId: string, status?: string, key = KEY): ReturnType<Page['locator']> {
+  return page.locator(`#exports tbody tr[data-key="${tenantOf(key).envId}/${jobId}"]${status === undefined ? '' : `[data-status="${status}"]`}`)
 }
 
 async function connect (page: Page, key: string, admin = ''): Promise<void> {
@@ -230,7 +256,7 @@ t.test('admin token, fail / advance / flush / reset buttons, all keys, and the s
 
   // Reset asks first, then forgets every key's state.
   await page.getByRole('button', { name: 'Reset…' }).click()
-  t.equal(await page.locator('#reset-question').textContent(), 'Forget the users, companies, scheduled deletions, jobs, events, journal and faults of EVERY key?')
+  t.equal(await page.locator('#reset-question').textContent(), 'Forget the users, companies, scheduled deletions, jobs (bulk, import and export, with their files), events, lookups, journal and faults of EVERY key?')
   await page.getByRole('button', { name: 'Cancel' }).click()
   t.ok(await page.locator('#reset-confirm').isHidden(), 'cancelled')
   t.equal(await page.locator('#jobs tbody tr').count(), 3, 'nothing forgotten')
@@ -264,7 +290,7 @@ t.test('real-time calls: the events panel, warnings in the journal, a scheduled 
   await page.goto(`${base}/__mock/ui`)
   await connect(page, KEY)
   await page.locator('#live[data-state="live"]').waitFor(WAIT)
-  t.equal(await page.locator('#events-empty').textContent(), 'No events. Identify, company identify and track calls show up here.', 'the empty state')
+  t.equal(await page.locator('#events-empty').textContent(), 'No events. Identify, company identify and track calls, and imported rows, show up here.', 'the empty state')
 
   const identified = await realtime(base, 'POST', '/v1/identify', { user_id: 'u1', metadata: { plan: 'pro', prefs: { theme: 'dark', beta: true } }, company: { id: 'acme', name: 'Acme' } })
   await realtime(base, 'POST', '/v1/track', { user_id: 'ghost', event_name: 'Clicked Upgrade', metadata: { plan: 'pro' } })
@@ -377,4 +403,176 @@ t.test('without JavaScript the page says it needs it', browserTestOptions(), asy
   t.ok(await notice.isVisible(), 'the noscript text is shown')
   t.match(await notice.textContent(), /^This page needs JavaScript: /)
   for (const hidden of ['#main', '#live', '#pause', '.skip']) t.ok(await page.locator(hidden).isHidden(), `${hidden} is hidden`)
+})
+
+t.test('import and export jobs: the type in the jobs list, exports with live status, filters and a download link per file', browserTestOptions(), async (t) => {
+  // Manual clock: jobs and exports move only when the page's buttons say so; two events per export file.
+  const { base } = await liveApp(t, { MOCK_CLOCK: 'manual', MOCK_EXPORT_CHUNK_EVENTS: 2 })
+  const browser = await launchBrowser(t)
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  await page.goto(`${base}/__mock/ui`)
+  await connect(page, KEY)
+  await page.locator('#live[data-state="live"]').waitFor(WAIT)
+  t.ok(await page.locator('#exports-empty').isVisible(), 'the empty state before any export')
+  t.equal(await page.locator('#exports-empty').textContent(), 'No exports. Jobs created with POST /api/v1/analytics/exports show up here.')
+  t.equal(await page.locator('#exports-count').textContent(), '(0)')
+  t.equal(await page.locator('#exports caption').textContent(), 'Export jobs with a download link per written file, newest first')
+  t.equal(await page.locator('#jobs caption').textContent(), 'Bulk identify and import jobs, newest first')
+  t.equal(await page.getByRole('button', { name: 'Flush jobs and deletions' }).getAttribute('title'), 'Runs every job (bulk, import and export) to its end and carries out the scheduled deletions now')
+
+  // Four events to export, then a bulk job and an import beside them.
+  await realtime(base, 'POST', '/v1/identify', { user_id: 'u1', metadata: { plan: 'pro' }, company: { id: 'acme' } })
+  await realtime(base, 'POST', '/v1/track', { user_id: 'u1', event_name: 'Signed Up' })
+  await realtime(base, 'POST', '/v1/track', { user_id: 'u2', event_name: 'Clicked Upgrade' })
+  await realtime(base, 'POST', '/v1/track', { user_id: 'u1', event_name: 'Upgraded', metadata: { to: 'pro' } })
+  const bulk = await submit(base, [{ user_id: 'u3' }])
+  const imported = await importFile(base, 'history.csv', [
+    'event_type,user_id,company_id,event_name,source,inserted_at,hostname,pathname,user_agent,url,metadata',
+    'identify_user,u9,,,backend-http-import,2024-07-28T08:56:00Z,,,,,"{""plan"":""trial""}"',
+    'page_view,u9,,,web-client,2024-07-28T09:00:00.250Z,,,Mozilla/5.0,https://app.example.com/settings,{}'
+  ].join('\r\n') + '\r\n')
+  t.match(imported, /^import:jobs:NX-[0-9a-f]{8}:[0-9a-f-]{36}$/, 'an import job id')
+
+  // Import and bulk jobs share the jobs list, each with its type; an import names its file.
+  await jobRow(page, imported, 'queued').waitFor(WAIT)
+  await jobRow(page, bulk, 'queued').waitFor(WAIT)
+  t.same(await page.locator('#jobs tbody tr .kind').evaluateAll((nodes) => nodes.map((node) => [node.textContent, node.getAttribute('data-type')])),
+    [['import', 'import'], ['bulk users', 'users']], 'the type of each job, newest first')
+  t.equal(await jobRow(page, imported).locator('.filename').textContent(), 'history.csv', 'the uploaded file')
+  t.match(await jobRow(page, imported).locator('.filename').getAttribute('title'), /^history\.csv, \d+ bytes$/, 'and its size in the title')
+  t.ok(await jobRow(page, bulk).locator('.filename').isHidden(), 'a bulk job\'s made-up file name is left out')
+  t.equal(await jobRow(page, imported).locator('.progress-text').textContent(), '0 / 2 · 0%', 'the import counts its rows')
+
+  // The export appears by itself, pending, with its format and no filter.
+  const first = await createExport(base, { format: 'ndjson' })
+  const row = exportRow(page, first)
+  await exportRow(page, first, 'pending').waitFor(WAIT)
+  t.equal(await page.locator('#exports-count').textContent(), '(1)')
+  t.ok(await page.locator('#exports-empty').isHidden(), 'no empty state any more')
+  const cells = async (): Promise<string[]> => await row.locator(':scope > td').evaluateAll((tds) => tds.slice(0, 7).map((td) => td.textContent ?? ''))
+  const [, ...pending] = await cells()
+  t.same(pending.filter((_, index) => index !== 4), ['ndjson', 'pending', '0% · 0 files', 'all events', 'none yet'], 'format, status, progress, filters and files')
+  t.match(pending[4], /^\d\d:\d\d:\d\d\.\d{3}$/, 'the creation time')
+  t.equal(await row.locator('td').first().locator('code').textContent(), first, 'the export id')
+  t.same(await row.locator('td').evaluateAll((tds) => tds.map((td) => td.getAttribute('data-label'))), ['Export', 'Format', 'Status', 'Progress', 'Filters', 'Created', 'Files', 'Actions'], 'each cell names its column for the card layout')
+
+  // Advance, step by step: processing, one file, then the last file and completed.
+  const advance = page.getByRole('button', { name: `Advance export ${first}` })
+  await advance.click()
+  await exportRow(page, first, 'processing').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), `Export ${first} is processing (0 files written).`)
+  t.equal(await row.locator('.progress-text').textContent(), '0% · 0 files')
+  await advance.click()
+  await row.locator('.files li').first().waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), `Export ${first} is processing (1 file written).`)
+  t.equal(await row.locator('.progress-text').textContent(), '50% · 1 file', 'half the events read')
+  t.same([await row.locator('progress').getAttribute('value'), await row.locator('progress').getAttribute('max')], ['50', '100'], 'the bar says so too')
+  await advance.click()
+  await exportRow(page, first, 'completed').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), `Export ${first} is completed.`)
+  t.equal(await row.locator('.progress-text').textContent(), '100% · 2 files')
+  t.equal(await row.locator('.badge').first().textContent(), 'completed')
+  t.ok(await advance.isDisabled(), 'a completed export cannot be advanced')
+  t.ok(await page.getByRole('button', { name: `Fail export ${first}` }).isDisabled(), 'nor failed')
+
+  // One link per file, named after it, with its size and events; the browser downloads it as is.
+  const [exported] = await controlGet<Array<{ chunks: Array<{ filename: string, bytes: number, url: string }> }>>(base, 'exports')
+  const chunks = exported?.chunks ?? []
+  t.equal(chunks.length, 2, 'two files')
+  const links = row.getByRole('link')
+  t.same(await links.allTextContents(), chunks.map((chunk) => chunk.filename), 'the file names')
+  t.same(await links.evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('href'), node.getAttribute('download')])),
+    chunks.map((chunk) => [chunk.url, chunk.filename]), 'each links to its presigned URL, to download')
+  t.same(await row.locator('.file-size').allTextContents(), chunks.map((chunk) => `${chunk.bytes} bytes · 2 events`), 'size and events of each')
+  t.match(await links.first().getAttribute('title'), /^Signed link, works until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'when the link expires')
+  const [download] = await Promise.all([page.waitForEvent('download', WAIT), page.getByRole('link', { name: chunks[0]?.filename }).click()])
+  t.equal(download.suggestedFilename(), chunks[0]?.filename, 'saved under its name')
+  const envId = tenantOf(KEY).envId
+  const fields = (text: string): unknown[][] => text.trim().split('\n').map((line) => {
+    const event = JSON.parse(line) as Record<string, unknown>
+    return [event.app_token, event.event_type, event.event_name, event.user_id, event.company_id, event.source]
+  })
+  t.same(fields(readFileSync(await download.path(), 'utf8')), [
+    [envId, 'identify_user', '', 'u1', 'acme', 'backend-http'],
+    [envId, 'track', 'Signed Up', 'u1', 'acme', 'backend-http']
+  ], 'the downloaded file holds the first two events, oldest first')
+  // The second link, fetched by the page itself: no key needed, the signature is the permission.
+  const second = await links.nth(1).getAttribute('href') as string
+  const fetched = await page.evaluate(async (href) => {
+    const res = await fetch(href)
+    return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
+  }, second)
+  t.equal(fetched.status, 200, 'the link works from the page')
+  t.same(fields(fetched.body), [
+    [envId, 'track', 'Clicked Upgrade', 'u2', null, 'backend-http'],
+    [envId, 'track', 'Upgraded', 'u1', 'acme', 'backend-http']
+  ], 'and holds the other two')
+
+  // A filtered CSV export, finished by Flush along with the bulk and import jobs.
+  const filtered = await createExport(base, { format: 'csv', from: '2020-01-01T00:00:00.000Z', event_type: ['track'], user_id: ['u1'] })
+  const csvRow = exportRow(page, filtered)
+  await exportRow(page, filtered, 'pending').waitFor(WAIT)
+  t.same(await csvRow.locator('td').nth(4).locator('li').allTextContents(), ['from 2020-01-01 00:00:00 UTC', 'types track', 'users u1'], 'the filters in short')
+  t.equal(await csvRow.locator('td').nth(4).locator('li').first().getAttribute('title'), '2020-01-01T00:00:00.000Z', 'the exact bound in the title')
+  t.same(await page.locator('#exports tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-status'))), ['pending', 'completed'], 'newest first')
+  await page.getByRole('button', { name: 'Flush jobs and deletions' }).click()
+  await exportRow(page, filtered, 'completed').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), 'Flushed 3 jobs.', 'the export, the bulk job and the import')
+  await jobRow(page, imported, 'completed').waitFor(WAIT)
+  await jobRow(page, bulk, 'completed').waitFor(WAIT)
+  t.equal(await jobRow(page, imported).locator('.progress-text').textContent(), '2 / 2 · 100%')
+  t.equal(await csvRow.locator('.progress-text').textContent(), '100% · 1 file')
+  const csvHref = await csvRow.getByRole('link').getAttribute('href') as string
+  const csv = await page.evaluate(async (href) => await (await fetch(href)).text(), csvHref)
+  const lines = csv.split('\r\n')
+  t.equal(lines[0], 'app_token,event_type,event_name,user_id,company_id,source,inserted_at,hostname,pathname,user_agent,metadata', 'the CSV header')
+  t.same(lines.slice(1).map((line) => line.split(',').slice(0, 6)), [
+    [envId, 'track', 'Signed Up', 'u1', 'acme', 'backend-http'],
+    [envId, 'track', 'Upgraded', 'u1', 'acme', 'backend-http'],
+    ['']
+  ], 'only u1\'s track events')
+
+  // The imported rows are events too, page views included.
+  await page.getByLabel('Event type').selectOption('page_view')
+  await waitForRows(page, 'events', 1)
+  t.same(await page.locator('#events tbody tr td').evaluateAll((tds) => tds.slice(1, 4).map((td) => td.textContent)), ['page_view', '—', 'u9'], 'the imported page view')
+  await page.getByLabel('Event type').selectOption('')
+
+  // Fail: the export stops, says where it was told to, and offers no more actions.
+  const doomed = await createExport(base, { format: 'parquet', company_id: ['c1', 'c2', 'c3', 'c4', 'c5'] })
+  const doomedRow = exportRow(page, doomed)
+  await exportRow(page, doomed, 'pending').waitFor(WAIT)
+  t.equal(await doomedRow.locator('td').nth(4).textContent(), 'companies c1, c2, c3 +2 more', 'a long id list is cut short')
+  t.equal(await doomedRow.locator('td').nth(4).locator('li').getAttribute('title'), 'c1, c2, c3, c4, c5', 'whole in the title')
+  await page.getByRole('button', { name: `Fail export ${doomed}` }).click()
+  await exportRow(page, doomed, 'failed').waitFor(WAIT)
+  t.equal(await page.getByRole('alert').textContent(), `Export ${doomed} is failed.`)
+  t.equal(await doomedRow.locator('td').nth(6).textContent(), 'none yet', 'no file was written')
+  t.ok(await page.getByRole('button', { name: `Advance export ${doomed}` }).isDisabled(), 'a failed export cannot be advanced')
+  await screenshot(page, 'inspector-exports-1280')
+
+  // Another key's export: invisible to this key, shown with its key id under "All keys", and moved from there.
+  const foreign = await createExport(base, { format: 'avro' }, OTHER_KEY)
+  await page.getByLabel('All keys').check()
+  await page.getByRole('button', { name: 'Connect' }).click()
+  await exportRow(page, foreign, 'pending', OTHER_KEY).waitFor(WAIT)
+  t.equal(await page.locator('#exports tbody tr').count(), 4, 'every key\'s exports')
+  t.equal(await exportRow(page, foreign, undefined, OTHER_KEY).locator('.key-id').textContent(), tenantOf(OTHER_KEY).envId, 'with their key id')
+  await page.getByRole('button', { name: `Advance export ${foreign}` }).click()
+  await exportRow(page, foreign, 'processing', OTHER_KEY).waitFor(WAIT)
+
+  await page.setViewportSize({ width: 420, height: 900 })
+  t.ok(await page.evaluate('document.documentElement.scrollWidth <= 420'), 'no horizontal scrolling at 420 px')
+  await screenshot(page, 'inspector-exports-420')
+  await page.setViewportSize({ width: 1280, height: 800 })
+
+  // Reset forgets the exports with the rest.
+  await page.getByRole('button', { name: 'Reset…' }).click()
+  await page.getByRole('button', { name: 'Yes, reset' }).click()
+  await page.locator('#exports-empty').waitFor({ state: 'visible', ...WAIT })
+  t.equal(await page.locator('#exports tbody tr, #jobs tbody tr').count(), 0, 'no export and no job left')
+  t.equal(await page.locator('#exports-count').textContent(), '(0)')
+  t.same(pageErrors, [], 'no script errors')
 })

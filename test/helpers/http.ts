@@ -267,7 +267,7 @@ export interface ControlCall {
 }
 
 /** A call to the control API: `/__mock<url>` with `Authorization: Token <key>` (KEY unless told). */
-export function control (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, call: ControlCall = {}): Promise<LightMyRequestResponse> {
+export function control (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, call: ControlCall = {}): Promise<LightMyRequestResponse> {
   const key = call.key === undefined ? KEY : call.key
   const headers: Record<string, string> = { ...(key === null ? {} : auth(key)), ...call.headers }
   if (call.payload !== undefined) headers['content-type'] = 'application/json'

@@ -5,6 +5,8 @@ import { MemoryStore } from '../../src/store/memory-store.js'
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis-store.js'
 import type { JobRecord, MockStore } from '../../src/store/store.js'
 import { redisSkipReason, sharedRedisUrl, testPrefix } from './redis.js'
+import { testApp, type TestApp } from './app.js'
+import type { Config } from '../../src/config.js'
 
 /** A queued job as the runner would create it, for store tests. */
 export function jobRecord (tenant: string, jobId: string, at: number, totalRows: number, type: JobType = 'users', fileSize = 100): JobRecord {
@@ -70,4 +72,37 @@ export function storeBackends (): StoreBackend[] {
 /** A Redis store on `url` under its own random prefix (unless given). */
 export async function redisStore (url: string, options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
   return new RedisStore(await connectRedis(url), { jobRetention: 1000, prefix: testPrefix(), ...options })
+}
+
+/** The whole app on one backend. */
+export interface AppBackend {
+  name: 'memory' | 'redis'
+  skip: string | false
+  /** A fresh app (see testApp) on this backend's store, emptied when the test ends. */
+  app(t: Test, config?: Partial<Config>): Promise<TestApp>
+}
+
+/**
+ * The backends route tests run against (`for (const backend of appBackends())
+ * t.test(backend.name, { skip: backend.skip }, …)`): the memory default, and
+ * Redis under its own prefix, so a route behaves the same on both.
+ */
+export function appBackends (): AppBackend[] {
+  return [
+    { name: 'memory', skip: false, app: async (t, config = {}) => await testApp(t, config) },
+    {
+      name: 'redis',
+      skip: redisSkipReason(),
+      app: async (t, config = {}) => {
+        const store = await redisStore(await sharedRedisUrl())
+        const made = await testApp(t, config, { store })
+        // Leaves nothing in the shared Redis (before the app closes the store).
+        t.teardown(async () => {
+          await store.reset(null)
+          await store.redis.del(`${store.prefix}jseq`, `${store.prefix}xsecret`)
+        })
+        return made
+      }
+    }
+  ]
 }

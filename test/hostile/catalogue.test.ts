@@ -57,6 +57,17 @@ function upload (content: string, collection = 'users'): (key: string) => Inject
   return (key) => ({ method: 'POST', url: `/v1/${collection}/bulk_identify`, headers: { ...auth(key), 'content-type': MULTIPART }, payload })
 }
 
+/** A historical import (POST /v1/imports) of one file, CSV unless its name says otherwise. */
+function importFile (content: string | Buffer, filename = 'rows.csv'): (key: string) => InjectOptions {
+  const payload = multipartBody([{ name: 'file', filename, content }])
+  return (key) => ({ method: 'POST', url: '/v1/imports', headers: { ...auth(key), 'content-type': MULTIPART }, payload })
+}
+
+/** An import CSV file: the header, then rows. */
+const importCsv = (header: string, ...rows: string[]): string => [header, ...rows].join('\n') + '\n'
+const IMPORT_HEADER = 'event_type,user_id,source,inserted_at'
+const IMPORT_TIME = '2024-07-28 08:55:35.874555'
+
 /** `{"users":[{"user_id":"u1","metadata":<metadata>}]}` as raw JSON text. */
 function withMetadata (metadata: string): string {
   return `{"users":[{"user_id":"u1","metadata":${metadata}}]}`
@@ -216,7 +227,34 @@ const CASES: Case[] = [
   { name: 'jobs ?limit=-1', request: call('GET', '/__mock/jobs?limit=-1'), status: 400, codes: ['invalid_parameter'] },
   { name: 'users ?limit=100000', request: call('GET', '/__mock/users?limit=100000'), status: 400, codes: ['invalid_parameter'] },
   { name: 'background_jobs ?offset=abc', request: call('GET', '/v1/background_jobs?offset=abc'), status: 400, codes: ['invalid_parameter'] },
-  { name: 'requests ?limit=0&offset=-5', request: call('GET', '/__mock/requests?limit=0&offset=-5'), status: 400, codes: ['invalid_parameter', 'invalid_parameter'] }
+  { name: 'requests ?limit=0&offset=-5', request: call('GET', '/__mock/requests?limit=0&offset=-5'), status: 400, codes: ['invalid_parameter', 'invalid_parameter'] },
+
+  // Historical import files: the CSV and NDJSON readers (SPEC 1.13)
+  { name: 'import CSV: a quoted cell never closed', request: importFile(importCsv(IMPORT_HEADER, `identify_user,"u1,backend-http,${IMPORT_TIME}`, 'more')), status: 400, codes: ['malformed_csv'] },
+  { name: 'import CSV: a quote inside an unquoted cell', request: importFile(importCsv(IMPORT_HEADER, `identify_user,u"1,backend-http,${IMPORT_TIME}`)), status: 400, codes: ['malformed_csv'] },
+  { name: 'import CSV: text after a closing quote', request: importFile(importCsv(IMPORT_HEADER, `identify_user,"u1"x,backend-http,${IMPORT_TIME}`)), status: 400, codes: ['malformed_csv'] },
+  { name: 'import CSV: a quote left open over 2 MB', request: importFile(importCsv(IMPORT_HEADER, `identify_user,"u1,backend-http,${IMPORT_TIME}`, 'z'.repeat(2_000_000))), status: 400, codes: ['row_too_large'] },
+  { name: 'import CSV: a 100,000-character cell', request: importFile(importCsv(IMPORT_HEADER, `identify_user,${'c'.repeat(100_000)},backend-http,${IMPORT_TIME}`)), status: 400, codes: ['cell_too_large'], echo: 'c'.repeat(100_000) },
+  { name: 'import CSV: rows with more and fewer cells than the header', request: importFile(importCsv(IMPORT_HEADER, `identify_user,u1,backend-http,${IMPORT_TIME},extra`, 'identify_user,u2')), status: 400, codes: ['wrong_cell_count', 'wrong_cell_count'] },
+  { name: 'import CSV: formula cells as the header', request: importFile(importCsv('=cmd|\' /C calc\'!A0,@SUM(1),+1,-1', 'a,b,c,d')), status: 400, codes: ['missing_column', 'missing_column', 'missing_column'] },
+  { name: 'import CSV: a formula as event_type', request: importFile(importCsv(IMPORT_HEADER, `"=HYPERLINK(""http://evil.example"",""x"")",u1,backend-http,${IMPORT_TIME}`)), status: 400, codes: ['invalid_event_type'] },
+  { name: 'import CSV: a right-to-left override and NUL in a cell', request: importFile(importCsv(IMPORT_HEADER, `\u202eidentify_user\u0000,u1,backend-http,${IMPORT_TIME}`)), status: 400, codes: ['invalid_event_type'] },
+  { name: 'import CSV: invalid UTF-8 bytes in a cell', request: importFile(Buffer.concat([Buffer.from(`${IMPORT_HEADER}\nidentify_user`), Buffer.from([0xff, 0xc0]), Buffer.from(`,u1,backend-http,${IMPORT_TIME}\n`)])), status: 400, codes: ['invalid_event_type'] },
+  { name: 'import CSV: both metadata forms in one header', request: importFile(importCsv(`${IMPORT_HEADER},metadata,metadata.plan`, `identify_user,u1,backend-http,${IMPORT_TIME},{},pro`)), status: 400, codes: ['mixed_metadata_columns'] },
+  { name: 'import CSV: a column twice', request: importFile(importCsv(`${IMPORT_HEADER},user_id`, `identify_user,u1,backend-http,${IMPORT_TIME},u2`)), status: 400, codes: ['duplicate_column'] },
+  { name: 'import CSV: a 10,000-character metadata column name', request: importFile(importCsv(`${IMPORT_HEADER},metadata.${longKey}`, `identify_user,u1,backend-http,${IMPORT_TIME},x`)), status: 400, codes: ['invalid_metadata_key'], echo: longKey },
+  { name: 'import CSV: a metadata cell that is not JSON', request: importFile(importCsv(`${IMPORT_HEADER},metadata`, `identify_user,u1,backend-http,${IMPORT_TIME},{plan:pro}`)), status: 400, codes: ['invalid_metadata'] },
+  { name: 'import CSV: a metadata cell nested 3,000 objects deep', request: importFile(importCsv(`${IMPORT_HEADER},metadata`, `identify_user,u1,backend-http,${IMPORT_TIME},"${nested(3000).replace(/"/g, '""')}"`)), status: 400, codes: ['invalid_metadata_value'] },
+  { name: 'import CSV: bad timestamps', request: importFile(importCsv(IMPORT_HEADER, 'identify_user,u1,backend-http,2024-02-30T00:00:00Z', 'identify_user,u1,backend-http,2024-07-28T25:00:00Z', 'identify_user,u1,backend-http,1722156935874', 'identify_user,u1,backend-http,28/07/2024')), status: 400, codes: ['invalid_inserted_at', 'invalid_inserted_at', 'invalid_inserted_at', 'invalid_inserted_at'] },
+  { name: 'import NDJSON: a wrong type at every field', request: importFile('{"event_type":"track","user_id":[],"event_name":7,"metadata":"x","source":{},"inserted_at":true}\n', 'rows.ndjson'), status: 400, codes: ['invalid_user_id', 'invalid_event_name', 'invalid_metadata', 'invalid_source', 'invalid_inserted_at'] },
+  { name: 'import NDJSON: rows of the wrong type', request: importFile('[1]\nnull\n"row"\n', 'rows.ndjson'), status: 400, codes: ['invalid_row', 'invalid_row', 'invalid_row'] },
+  { name: 'import NDJSON: an unparsable url', request: importFile(`{"event_type":"page_view","user_id":"u1","url":"http://[::1","source":"backend-http","inserted_at":"${IMPORT_TIME}"}\n`, 'rows.ndjson'), status: 400, codes: ['invalid_url'] },
+  { name: 'import NDJSON: a line {"__proto__": {the row}}', request: importFile(`{"__proto__":{"event_type":"identify_user","user_id":"u1","source":"backend-http","inserted_at":"${IMPORT_TIME}"}}\n`, 'rows.ndjson'), status: 400, codes: ['missing_event_type', 'missing_source', 'missing_inserted_at'] },
+  { name: 'import NDJSON: a 10,000-character malformed line', request: importFile(`{"event_type":"${longText}\n`, 'rows.ndjson'), status: 400, codes: ['malformed_json'], echo: longText },
+  { name: 'import: a file of blank lines only', request: importFile('\n\r\n  \n', 'rows'), status: 400, codes: ['empty_file'] },
+  { name: 'import: 100,001 rows', request: importFile(importCsv('event_type,source,inserted_at', ...Array.from({ length: 100_001 }, () => 'a,b,c'))), status: 413, codes: ['too_many_rows'] },
+  { name: 'import: a JSON body', request: json('{"rows":[]}', '/v1/imports'), status: 415, codes: ['unsupported_content_type'] },
+  { name: 'import: a file over the limit', app: 'small', request: importFile(importCsv(IMPORT_HEADER, ...Array.from({ length: 200 }, (_, i) => `identify_user,u${i},backend-http,${IMPORT_TIME}`))), status: 413, codes: ['file_too_large'] }
 ]
 
 /** Asserts the answer to a hostile case: exact status and codes, the envelope, short and escaped. */
@@ -344,6 +382,14 @@ t.test('hostile but valid inputs: accepted, stored as plain data', async (t) => 
     const payload = Buffer.concat([Buffer.from('{"users":[{"user_id":"a'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('"}]}')])
     await acceptAndFlush(t, key, { ...json('')(key), payload })
     t.same((await storedUsers(key)).map((user) => user.user_id), ['a\ufffd\ufffd\ufffd'])
+  })
+
+  t.test('an import with formula cells and a __proto__ column: stored as the text sent', async (t) => {
+    const key = 'accept-import'
+    const cells = ['=cmd|\' /C calc\'!A0', '+1+1', '-2', '@SUM(A1)']
+    const file = importCsv(`${IMPORT_HEADER},metadata.formula,__proto__`, ...cells.map((cell, i) => `identify_user,"=u${i}",backend-http,${IMPORT_TIME},"${cell}","{""polluted"":true}"`))
+    await acceptAndFlush(t, key, importFile(file)(key), 200)
+    t.same((await storedUsers(key)).map((user) => [user.user_id, user.metadata]), cells.map((cell, i) => [`=u${i}`, { formula: cell }]))
   })
 
   t.test('users twice: the last one wins', async (t) => {

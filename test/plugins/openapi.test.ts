@@ -54,7 +54,17 @@ const ROUTES = [
   'post /__mock/faults',
   'get /__mock/faults',
   'delete /__mock/faults',
-  'get /__mock/events'
+  'get /__mock/events',
+  'post /v1/imports',
+  'post /api/v1/analytics/exports/',
+  'get /api/v1/analytics/exports/jobs/{job_id}',
+  'get /api/v1/analytics/exports/jobs/',
+  'get /api/v1/analytics/exports/files/{tenant}/{job_id}/{filename}',
+  'get /__mock/exports',
+  'post /__mock/exports/{job_id}/advance',
+  'post /__mock/exports/{job_id}/fail',
+  'put /__mock/lookups/{name}',
+  ...['user_properties', 'company_properties', 'segments', 'features_events', 'events_properties', 'flows', 'banners', 'embeds', 'spotlights', 'surveys', 'resource_center_modules', 'checklists'].map((name) => `get /api/v1/analytics/exports/lookups/${name}`)
 ]
 
 async function documentOf (t: Parameters<typeof testApp>[0], config: Parameters<typeof testApp>[1] = {}): Promise<{ doc: Document, app: Awaited<ReturnType<typeof testApp>>['app'] }> {
@@ -75,9 +85,9 @@ t.test('GET /documentation/json: an OpenAPI 3 document of the mock', async (t) =
   t.same(doc.info, {
     title: 'userpilot-mock',
     version: VERSION,
-    description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify and its background jobs (tag **Userpilot**) — and the mock's own control API (tag **Mock control**)."
+    description: "A local, stateful mock of Userpilot's server API — real-time identify and track, deletes, bulk identify, historical imports and their background jobs (tag **Userpilot**), exports and lookups (tag **Export API**) — and the mock's own control API (tag **Mock control**)."
   })
-  t.same(doc.tags.map((tag) => tag.name), ['Userpilot', 'Mock control'])
+  t.same(doc.tags.map((tag) => tag.name), ['Userpilot', 'Export API', 'Mock control'])
   t.same(doc.servers, [{ url: '/', description: 'this mock' }])
   t.same(doc.security, [{ apiKey: [] }])
   t.same(doc.components.securitySchemes, { apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Token <API_KEY>`' } })
@@ -92,10 +102,10 @@ t.test('every /v1 and /__mock route is listed, and nothing else', async (t) => {
   }
 })
 
-t.test('tags: Userpilot for /v1, Mock control for /__mock; every operation has a summary', async (t) => {
+t.test('tags: Userpilot for /v1, Export API for the appex paths, Mock control for /__mock; every operation has a summary', async (t) => {
   const { doc } = await documentOf(t)
   for (const [name, op] of operations(doc)) {
-    t.same(op.tags, [name.includes(' /v1/') ? 'Userpilot' : 'Mock control'], name)
+    t.same(op.tags, [name.includes(' /v1/') ? 'Userpilot' : name.includes(' /api/v1/analytics/') ? 'Export API' : 'Mock control'], name)
     t.type(op.summary, 'string', `${name} has a summary`)
   }
 })
@@ -137,7 +147,8 @@ t.test('control routes document their scope: the key and admin headers, ?all, an
     if (!name.includes(' /__mock/') || name === 'get /__mock/health') continue
     const params = (op.parameters ?? []).map((param) => `${param.in}:${param.name}`)
     t.ok(params.includes('header:authorization') && params.includes('header:x-mock-admin'), `${name}: authorization and x-mock-admin headers`)
-    if (name !== 'post /__mock/faults') t.ok(params.includes('query:all'), `${name}: ?all`)
+    // Queuing faults and setting lookups are for one key: no ?all.
+    if (name !== 'post /__mock/faults' && name !== 'put /__mock/lookups/{name}') t.ok(params.includes('query:all'), `${name}: ?all`)
   }
   const users = doc.paths['/__mock/users']?.get as Operation
   t.same((users.parameters ?? []).filter((param) => param.in === 'query').map((param) => param.name), ['all', 'limit', 'offset', 'company_id'])
@@ -161,20 +172,24 @@ t.test('query parameters with defaults are documented as optional', async (t) =>
   }
 })
 
-t.test('advance and fail take no body, and the document says so; other bodies are required', async (t) => {
+t.test('advance, fail and a new export take no body, and the document says so; other bodies are required', async (t) => {
   const { doc } = await documentOf(t)
   const required = operations(doc).filter(([, op]) => op.requestBody !== undefined).map(([name, op]) => [name, op.requestBody?.required])
   t.same(required, [
     ['post /v1/users/bulk_identify', true],
     ['post /v1/companies/bulk_identify', true],
+    ['post /v1/imports', true],
     ['post /v1/identify', true],
     ['post /v1/companies/identify', true],
     ['post /v1/track', true],
     ['delete /v1/users', true],
     ['delete /v1/companies', true],
+    ['post /api/v1/analytics/exports/', false],
     ['post /__mock/jobs/{job_id}/advance', false],
     ['post /__mock/jobs/{job_id}/fail', false],
-    ['post /__mock/faults', true]
+    ['post /__mock/faults', true],
+    ['post /__mock/exports/{job_id}/advance', false],
+    ['put /__mock/lookups/{name}', true]
   ])
 })
 

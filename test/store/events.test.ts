@@ -59,6 +59,27 @@ for (const backend of storeBackends()) {
       t.strictSame(await store.events.list(B, {}, ALL), [])
     })
 
+    t.test('scan: numbered oldest first from a number on, in windows, without the events pushed out', async (t) => {
+      const store = await backend.create(t, { eventRetention: 4 })
+      t.strictSame(await store.events.scan(A, 0, 10), [], 'no events')
+      t.equal(await store.events.lastSeq(A), 0)
+      for (let n = 1; n <= 6; n++) await store.events.append(event(A, n, n === 6 ? { micros: 555, hostname: 'h', pathname: '/p', userAgent: 'ua' } : {}))
+      await store.events.append(event(B, 1))
+      t.equal(await store.events.lastSeq(A), 6)
+      const seqs = async (after: number, limit: number): Promise<number[]> => (await store.events.scan(A, after, limit)).map((each) => each.seq)
+      t.strictSame(await seqs(0, 10), [3, 4, 5, 6], 'the first two went with the retention')
+      t.strictSame(await seqs(3, 2), [4, 5])
+      t.strictSame(await seqs(5, 10), [6])
+      t.strictSame(await seqs(6, 10), [])
+      t.strictSame(await seqs(2, 0), [])
+      t.strictSame((await store.events.scan(A, 5, 1))[0]?.event, event(A, 6, { micros: 555, hostname: 'h', pathname: '/p', userAgent: 'ua' }), 'whole records')
+      t.strictSame((await store.events.scan(B, 0, 10)).map((each) => each.event), [event(B, 1)], 'per tenant')
+      const none = await backend.create(t, { eventRetention: 0 })
+      await none.events.append(event(A, 1))
+      t.strictSame(await none.events.scan(A, 0, 10), [], 'nothing kept, nothing scanned')
+      t.equal(await none.events.lastSeq(A), 1, 'numbering goes on')
+    })
+
     t.test('records are copies both ways', async (t) => {
       const store = await backend.create(t)
       const sent = event(A, 1, { metadata: { nested: { a: 1 } } })

@@ -87,7 +87,7 @@ export const controlJobs: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: [CONTROL_TAG], summary: 'Run every pending job to its end, and every scheduled deletion, now', headers: Headers, querystring: ScopeQuery, response: { 200: FlushResult, ...controlErrors } }
   }, async (request) => {
     const tenant = scopeTenant(request)
-    const finished = await runner.flush(tenant)
+    const finished = await runner.flush(tenant) + await app.mock.exportRunner.flush(tenant === null ? await store.listTenants() : [tenant])
     return { finished, deleted: await app.mock.deletions.flush(tenant) }
   })
 }

@@ -60,6 +60,7 @@ export const controlState: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/reset', {
     schema: { tags: [CONTROL_TAG], summary: 'Forget state', description: "Forgets this key's users, companies, pending deletions, jobs, events, rate windows, journal and faults (every key's with ?all=1).", headers: Headers, querystring: ScopeQuery, response: { 200: ResetResult, ...controlErrors } }
   }, async (request) => {
+    app.mock.exportRunner.forget(scopeTenant(request))
     await app.mock.runner.forget(scopeTenant(request))
     return { reset: request.allKeys ? 'all' as const : 'key' as const }
   })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { MockExport } from '../../../schemas/exports.js'
 import { Type } from '@sinclair/typebox'
 import { Fault, FlushResult, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser, ResetResult } from '../../../schemas/control.js'
 import { ErrorEnvelope, type ErrorEntry } from '../../../schemas/errors.js'
@@ -27,7 +28,11 @@ const ROUTES = [
   ['POST', '/faults'],
   ['GET', '/faults'],
   ['DELETE', '/faults'],
-  ['POST', '/reset']
+  ['POST', '/reset'],
+  ['GET', '/exports'],
+  ['POST', '/exports/x1/advance'],
+  ['POST', '/exports/x1/fail'],
+  ['PUT', '/lookups/flows']
 ] as const
 
 /** The routes that answer 200 with an empty state, and the schema of that answer. */
@@ -39,7 +44,8 @@ const READS = [
   ['GET', '/events', Type.Array(MockEvent), []],
   ['GET', '/deletions', Type.Array(MockDeletion), []],
   ['GET', '/faults', Type.Array(Fault), []],
-  ['POST', '/clock/flush', FlushResult, { finished: 0, deleted: { users: 0, companies: 0 } }]
+  ['POST', '/clock/flush', FlushResult, { finished: 0, deleted: { users: 0, companies: 0 } }],
+  ['GET', '/exports', Type.Array(MockExport), []]
 ] as const
 
 function authFailure (failure: AuthFailure): ErrorEntry {
@@ -75,7 +81,7 @@ t.test('ROUTES lists every control route the app serves (but health and the page
   const served = Object.entries(await paths)
     .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
     .filter((route) => route.includes(' /__mock/') && !/ \/__mock\/(health$|ui)/.test(route))
-  const listed = ROUTES.map(([method, url]) => `${method} /__mock${url.replace('/u1', '/{user_id}').replace('/c1', '/{company_id}').replace('/j1', '/{job_id}')}`)
+  const listed = ROUTES.map(([method, url]) => `${method} /__mock${url.replace('/u1', '/{user_id}').replace('/c1', '/{company_id}').replace('/j1', '/{job_id}').replace('/x1', '/{job_id}').replace('/flows', '/{name}')}`)
   t.same([...served].sort(), [...listed].sort())
 })
 
