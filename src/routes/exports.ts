@@ -13,10 +13,7 @@ import { exportProgress } from '../exports/export-runner.js'
 import { contentType } from '../exports/formats.js'
 import { presignedUrl } from '../exports/links.js'
 import { linkSigned } from '../exports/signing.js'
-import { exportEnded, type ExportRecord } from '../store/export-store.js'
-
-/** How long an export's status can be read after it started (SPEC 1.14: three days). */
-export const STATUS_TTL_MS = 3 * 24 * 3600 * 1000
+import { EXPORT_STATUS_TTL_MS, exportEnded, type ExportRecord } from '../store/export-store.js'
 
 const OUTCOME = /^failed(?:@(pending|processing))?$/
 
@@ -51,7 +48,7 @@ export const exportsApi: FastifyPluginAsyncTypebox = async (app) => {
   /** The job if this key may see it: others' and expired ones are not found. */
   async function visibleJob (request: FastifyRequest, jobId: string): Promise<ExportRecord> {
     const job = await store.exports.get(tenantOfRequest(request).id, jobId)
-    if (job === undefined || clock.now() >= job.createdAt + STATUS_TTL_MS) {
+    if (job === undefined || clock.now() >= job.createdAt + EXPORT_STATUS_TTL_MS) {
       throw apiError(404, 'job_not_found', 'No export job with this id exists for this API key (an export\'s status is kept for 3 days).', `job_id ${excerpt(jobId, 120)}`)
     }
     return job
@@ -152,7 +149,7 @@ export const exportsApi: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const now = clock.now()
     const jobs = await store.exports.list(tenantOfRequest(request).id)
-    return jobs.filter((job) => now < job.createdAt + STATUS_TTL_MS).map((job): ExportJobSummary => {
+    return jobs.filter((job) => now < job.createdAt + EXPORT_STATUS_TTL_MS).map((job): ExportJobSummary => {
       const seconds = Math.max(0, Math.floor(((job.endTime ?? now) - job.createdAt) / 1000))
       return {
         job_id: job.jobId,

@@ -53,7 +53,11 @@ export type CreateExportResult = { created: true } | { created: false, activeJob
  * so that a step is carried out once whoever runs it.
  */
 export interface ExportStore {
-  /** Records a new job unless another of the tenant's exports has not ended (one atomic step). */
+  /**
+   * Records a new job unless another of the tenant's exports has not ended
+   * (one atomic step); first forgets the tenant's ended exports (and their
+   * files) started EXPORT_STATUS_TTL_MS or more before this one.
+   */
   create(record: ExportRecord): Promise<CreateExportResult>
   get(tenant: string, jobId: string): Promise<ExportRecord | undefined>
   /** The tenant's exports, newest first. */
@@ -67,6 +71,13 @@ export interface ExportStore {
   /** The key that signs download links: one per store, so that every replica sharing it accepts the others' links. */
   signingKey(): Promise<string>
 }
+
+/**
+ * How long an export's status can be read after it started (SPEC 1.14: three
+ * days). An ended export older than that is forgotten, with its files, when
+ * the key creates its next one: kept state stays bounded.
+ */
+export const EXPORT_STATUS_TTL_MS = 3 * 24 * 3600 * 1000
 
 /** Terminal statuses: the job never changes again. */
 export function exportEnded (status: ExportStatus): boolean {

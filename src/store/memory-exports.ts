@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { exportEnded, type CreateExportResult, type ExportRecord, type ExportStore } from './export-store.js'
+import { EXPORT_STATUS_TTL_MS, exportEnded, type CreateExportResult, type ExportRecord, type ExportStore } from './export-store.js'
 
 interface TenantExports {
   /** Insertion order is creation order. */
@@ -44,11 +44,28 @@ export class MemoryExports implements ExportStore {
 
   async create (record: ExportRecord): Promise<CreateExportResult> {
     const state = this.#tenant(record.tenant)
+    // Creation order is time order: the expired ones come first.
+    for (const job of [...state.jobs.values()]) {
+      if (job.createdAt + EXPORT_STATUS_TTL_MS > record.createdAt) break
+      if (exportEnded(job.status)) await this.#drop(state, job)
+    }
     for (const job of state.jobs.values()) {
       if (!exportEnded(job.status)) return { created: false, activeJobId: job.jobId }
     }
     state.jobs.set(record.jobId, copy(record))
     return { created: true }
+  }
+
+  /** Forgets a job and removes its files. */
+  async #drop (state: TenantExports, job: ExportRecord): Promise<void> {
+    state.jobs.delete(job.jobId)
+    for (const chunk of job.chunks) {
+      // A chunk is recorded only once its file is written.
+      const key = `${job.jobId}\n${chunk.filename}`
+      const path = state.files.get(key) as string
+      state.files.delete(key)
+      await rm(path, { force: true })
+    }
   }
 
   async get (tenant: string, jobId: string): Promise<ExportRecord | undefined> {

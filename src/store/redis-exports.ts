@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { enc } from './redis-codec.js'
 import type { LuaScript, RedisContext } from './redis-context.js'
-import type { CreateExportResult, ExportRecord, ExportStore } from './export-store.js'
+import { EXPORT_STATUS_TTL_MS, type CreateExportResult, type ExportRecord, type ExportStore } from './export-store.js'
 
 // Keys, under the tenant's prefix T (so that a reset's prefix deletion takes them):
 //   T..'exports'             hash: encoded job id → the record's JSON (without the tenant)
@@ -10,12 +10,26 @@ import type { CreateExportResult, ExportRecord, ExportStore } from './export-sto
 //   T..'xactive'             the encoded id of the export that has not ended, if any
 //   T..'xfile:'..job..':'..name   a written file's bytes
 
-/** ARGV: P, tenant, job, record JSON, sequence → nil when created, else the running export's encoded id. */
+/**
+ * ARGV: P, tenant, job, record JSON, cutoff → nil when created, else the
+ * running export's encoded id. First forgets the ended exports created at or
+ * before the cutoff, oldest first, with their files.
+ */
 const CREATE_EXPORT: LuaScript = {
   name: 'upCreateExport',
   lua: `
 local P, tenant, job = ARGV[1], ARGV[2], ARGV[3]
 local T = P .. 't:' .. tenant .. ':'
+local cutoff = tonumber(ARGV[5])
+while true do
+  local oldest = redis.call('ZRANGE', T .. 'xorder', 0, 0)
+  if #oldest == 0 then break end
+  local record = cjson.decode(redis.call('HGET', T .. 'exports', oldest[1]))
+  if record.createdAt > cutoff or (record.status ~= 'completed' and record.status ~= 'failed') then break end
+  for _, chunk in ipairs(record.chunks) do redis.call('DEL', T .. 'xfile:' .. oldest[1] .. ':' .. chunk.filename) end
+  redis.call('HDEL', T .. 'exports', oldest[1])
+  redis.call('ZREM', T .. 'xorder', oldest[1])
+end
 local active = redis.call('GET', T .. 'xactive')
 if active then return active end
 redis.call('ZADD', P .. 'tenants', 'NX', redis.call('INCR', P .. 'tseq'), tenant)
@@ -51,7 +65,7 @@ export class RedisExports implements ExportStore {
   }
 
   async create (record: ExportRecord): Promise<CreateExportResult> {
-    const active = await this.#ctx.guard(async () => await this.#ctx.run(CREATE_EXPORT, this.#ctx.prefix, enc(record.tenant), enc(record.jobId), toJson(record))) as string | null
+    const active = await this.#ctx.guard(async () => await this.#ctx.run(CREATE_EXPORT, this.#ctx.prefix, enc(record.tenant), enc(record.jobId), toJson(record), record.createdAt - EXPORT_STATUS_TTL_MS)) as string | null
     return active === null ? { created: true } : { created: false, activeJobId: JSON.parse(active) as string }
   }
 
@@ -94,7 +108,8 @@ export class RedisExports implements ExportStore {
   }
 
   #fileKey (tenant: string, jobId: string, filename: string): string {
-    return `${this.#ctx.t(tenant)}xfile:${enc(jobId)}:${enc(filename)}`
+    // File names are the runner's own (no separator in them), so they go in as they are.
+    return `${this.#ctx.t(tenant)}xfile:${enc(jobId)}:${filename}`
   }
 }
 

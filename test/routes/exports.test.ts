@@ -152,6 +152,15 @@ for (const backend of appBackends()) {
       await clock.advance(DAY)
       t.equal((await status(app, created.job_id)).statusCode, 404, 'and gone after 3 days')
       t.strictSame((await app.inject({ method: 'GET', url: '/api/v1/analytics/exports/jobs/', headers: auth() })).json(), [])
+      const tenant = tenantOf(KEY).id
+      t.ok(await app.mock.store.exports.get(tenant, created.job_id), 'still kept until the key\'s next export')
+      const next = (await createExport(app)).json()
+      t.equal(await app.mock.store.exports.get(tenant, created.job_id), undefined, 'which forgets the expired one')
+      t.equal(await app.mock.store.exports.readFile(tenant, created.job_id, job.presigned_urls[0].filename), undefined, 'with its files')
+      t.ok(await app.mock.store.exports.get(tenant, next.job_id))
+      await clock.advance(3 * DAY)
+      t.equal((await createExport(app)).statusCode, 409, 'a running export is never forgotten, however old')
+      t.ok(await app.mock.store.exports.get(tenant, next.job_id))
     })
 
     t.test('a step that fails (the store away) is logged and tried again a second later', async (t) => {
