@@ -104,9 +104,12 @@ export const MockEvent = Type.Object({
   user_id: Type.Union([Type.String(), Type.Null()]),
   company_id: Type.Union([Type.String(), Type.Null()], { description: 'The company given, or the user\'s company at the time.' }),
   metadata: MetadataOut,
-  source: Type.String({ description: '`backend-http` for real-time calls.' }),
-  inserted_at: Iso,
-  request_id: Type.String({ description: 'The x-request-id of the call that sent it.' })
+  source: Type.String({ description: '`backend-http` for real-time calls; an import row\'s own source.' }),
+  inserted_at: Type.String({ format: 'date-time', description: 'When it happened: the call\'s time, or an import row\'s own `inserted_at` (with its microseconds when it had them).' }),
+  request_id: Type.String({ description: 'The x-request-id of the call that sent it, or the id of the import job whose file held it.' }),
+  hostname: Type.Optional(Type.String({ description: 'Page views and web-client import rows only.' })),
+  pathname: Type.Optional(Type.String()),
+  user_agent: Type.Optional(Type.String())
 }, { title: 'MockEvent', additionalProperties: false })
 
 export const EventsQuery = Type.Object({

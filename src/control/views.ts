@@ -1,6 +1,7 @@
 import type { Fault, FaultInput, JournalEntry, MockCompany, MockDeletion, MockEvent, MockJob, MockUser } from '../../schemas/control.js'
 import type { CompanyView, EventRecord, FaultRule, JobRecord, JournalRecord, ScheduledDeletion, StoredCompany, StoredUser } from '../store/store.js'
 import { iso } from '../jobs/jobs.js'
+import { insertedAtText } from '../exports/exported-event.js'
 import { envIdOf } from '../tenant.js'
 
 // The one place where stored records (camelCase, epoch ms) become the control API's wire shapes.
@@ -82,8 +83,12 @@ export function toMockEvent (event: EventRecord): MockEvent {
     company_id: event.companyId,
     metadata: event.metadata,
     source: event.source,
-    inserted_at: iso(event.insertedAt),
-    request_id: event.requestId
+    // An imported time keeps its microseconds; the others are whole milliseconds, as before.
+    inserted_at: event.micros === undefined ? iso(event.insertedAt) : insertedAtText(event.insertedAt, event.micros),
+    request_id: event.requestId,
+    ...(event.hostname === undefined ? {} : { hostname: event.hostname }),
+    ...(event.pathname === undefined ? {} : { pathname: event.pathname }),
+    ...(event.userAgent === undefined ? {} : { user_agent: event.userAgent })
   }
 }
 

@@ -127,15 +127,15 @@ async function appliesRows (t: Test, app: FastifyInstance): Promise<void> {
   t.match(companyRes.json(), { company_id: 'acme', metadata: { name: 'Acme' } })
 
   const events = (await control(app, 'GET', '/events')).json<MockEvent[]>()
-  const event = (fields: Pick<MockEvent, 'event_type' | 'event_name' | 'user_id' | 'company_id' | 'metadata' | 'source' | 'inserted_at'>): MockEvent =>
+  const event = (fields: Pick<MockEvent, 'event_type' | 'event_name' | 'user_id' | 'company_id' | 'metadata' | 'source' | 'inserted_at' | 'hostname' | 'pathname' | 'user_agent'>): MockEvent =>
     ({ key_id: tenantOf(KEY).envId, ...fields, request_id: accepted.job_id })
   t.same(events, [
-    event({ event_type: 'page_view', event_name: '', user_id: 'u1', company_id: 'acme', metadata: {}, source: 'web-client', inserted_at: '2024-07-05T00:00:00.000Z' }),
+    event({ event_type: 'page_view', event_name: '', user_id: 'u1', company_id: 'acme', metadata: {}, source: 'web-client', inserted_at: '2024-07-05T00:00:00.000Z', hostname: 'app.example.com', pathname: '/billing', user_agent: 'Mozilla/5.0' }),
     event({ event_type: 'track', event_name: 'Upgraded', user_id: 'u1', company_id: 'acme', metadata: {}, source: 'backend-segment', inserted_at: '2024-07-04T00:00:00.000Z' }),
     event({ event_type: 'identify_user', event_name: '', user_id: 'u1', company_id: null, metadata: { plan: 'pro', seats: null }, source: 'backend-http-import', inserted_at: '2024-07-03T10:00:00.000Z' }),
-    event({ event_type: 'identify_user', event_name: '', user_id: 'u1', company_id: 'acme', metadata: { plan: 'free', seats: 1 }, source: 'backend-hubspot', inserted_at: '2024-07-02T10:00:00.000Z' }),
+    event({ event_type: 'identify_user', event_name: '', user_id: 'u1', company_id: 'acme', metadata: { plan: 'free', seats: 1 }, source: 'backend-hubspot', inserted_at: '2024-07-02T10:00:00.000250Z' }),
     event({ event_type: 'identify_company', event_name: '', user_id: null, company_id: 'acme', metadata: { name: 'Acme' }, source: 'backend-salesforce', inserted_at: '2024-07-01T00:00:00.000Z' })
-  ], 'every row, newest first, each with its own source and inserted_at')
+  ], 'every row, newest first, each with its own source, inserted_at (microseconds too) and page fields')
   const [, , , second] = await app.mock.store.events.list(tenantOf(KEY).id, {}, { limit: 10, offset: 0 })
   t.equal(second?.micros, 250, 'the microseconds are kept on the event')
   const [pageView] = await app.mock.store.events.list(tenantOf(KEY).id, { eventType: 'page_view' }, { limit: 10, offset: 0 })
