@@ -12,7 +12,8 @@ import { rowChecker } from '../http/validation.js'
 import { inspectBody, refuseIfStrict, warningsOf } from '../http/fidelity.js'
 import { checkProfileCaps } from '../http/profile-caps.js'
 import { createJobRecord, toJobAccepted } from '../jobs/jobs.js'
-import type { Stage } from '../jobs/lifecycle.js'
+import { STAGES, type Stage } from '../jobs/lifecycle.js'
+import { outcomeStage } from '../http/job-outcome.js'
 
 /** The two bulk endpoints differ only in these. */
 interface BulkKind {
@@ -37,21 +38,13 @@ const UploadSchema = Type.Object({
   file: Type.String({ format: 'binary', description: 'An NDJSON file: one JSON row per line, blank lines skipped.' })
 }, { required: ['file'] })
 
-const OUTCOME = /^failed(?:@(queued|validating|processing|pending_refresh))?$/
-
 /**
  * `X-Mock-Job-Outcome: failed[@stage]` makes the job fail on reaching that
  * stage (validating when none is named); no header, a normal job.
  */
 export function failAtFrom (header: string | string[] | undefined): Stage | undefined {
-  if (header === undefined) return undefined
-  const match = OUTCOME.exec(String(header).trim().toLowerCase())
-  if (match === null) {
-    throw apiError(400, 'invalid_outcome_header',
-      'X-Mock-Job-Outcome takes "failed" or "failed@<stage>" with a stage of queued, validating, processing or pending_refresh.',
-      `x-mock-job-outcome ${excerpt(String(header), 40)}`)
-  }
-  return (match[1] ?? 'validating') as Stage
+  return outcomeStage(header, STAGES, 'validating',
+    'X-Mock-Job-Outcome takes "failed" or "failed@<stage>" with a stage of queued, validating, processing or pending_refresh.')
 }
 
 /** Longest uploaded file name echoed in `filename`. */

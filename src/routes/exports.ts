@@ -8,6 +8,7 @@ import { apiError, excerpt } from '../errors.js'
 import { tenantOfRequest } from '../http/auth.js'
 import { baseUrl } from '../http/base-url.js'
 import { refuseIfStrict, warningsOf } from '../http/fidelity.js'
+import { outcomeStage } from '../http/job-outcome.js'
 import { iso } from '../jobs/jobs.js'
 import { exportProgress } from '../exports/export-runner.js'
 import { contentType } from '../exports/formats.js'
@@ -15,16 +16,10 @@ import { presignedUrl } from '../exports/links.js'
 import { linkSigned } from '../exports/signing.js'
 import { EXPORT_STATUS_TTL_MS, exportEnded, type ExportRecord } from '../store/export-store.js'
 
-const OUTCOME = /^failed(?:@(pending|processing))?$/
-
 /** `X-Mock-Job-Outcome: failed[@pending|@processing]` on an export: fail leaving pending (the default), or after the first file. */
 function exportFailAt (header: string | string[] | undefined): ExportRecord['failAt'] {
-  if (header === undefined) return null
-  const match = OUTCOME.exec(String(header).trim().toLowerCase())
-  if (match === null) {
-    throw apiError(400, 'invalid_outcome_header', 'On an export, X-Mock-Job-Outcome takes "failed", "failed@pending" or "failed@processing".', `x-mock-job-outcome ${excerpt(String(header), 40)}`)
-  }
-  return (match[1] ?? 'pending') as ExportRecord['failAt']
+  return outcomeStage(header, ['pending', 'processing'] as const, 'pending',
+    'On an export, X-Mock-Job-Outcome takes "failed", "failed@pending" or "failed@processing".') ?? null
 }
 
 /** `H:MM:SS`. */
@@ -79,7 +74,8 @@ export const exportsApi: FastifyPluginAsyncTypebox = async (app) => {
     refuseIfStrict(request, config.MOCK_STRICT === 'true')
     const now = clock.now()
     const lastSeq = await store.events.lastSeq(tenant.id)
-    const first = await store.events.scan(tenant.id, 0, 1)
+    // The export reads the events kept now: from the oldest still kept (none: past the last) to the last.
+    const firstSeq = (await store.events.scan(tenant.id, 0, 1))[0]?.seq ?? lastSeq + 1
     const job: ExportRecord = {
       jobId: randomUUID(),
       tenant: tenant.id,
@@ -89,9 +85,9 @@ export const exportsApi: FastifyPluginAsyncTypebox = async (app) => {
       status: 'pending',
       createdAt: now,
       endTime: null,
-      firstSeq: first[0]?.seq ?? lastSeq + 1,
+      firstSeq,
       lastSeq,
-      cursor: (first[0]?.seq ?? lastSeq + 1) - 1,
+      cursor: firstSeq - 1,
       chunks: [],
       failAt
     }
