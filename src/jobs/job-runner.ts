@@ -96,7 +96,7 @@ export class JobRunner {
     // lease is taken before the job exists, so another replica's sweep can
     // never see the job without one and take it over in between.
     const leases = this.#autoAdvance ? this.#leases : undefined
-    if (leases !== undefined && await leases.acquire(job)) this.#owned.set(keyOf(job), job)
+    if (leases !== undefined && await leases.acquire(job, true)) this.#owned.set(keyOf(job), job)
     const result = await this.#options.store.createJob(job, rows, options)
     if (!result.created) {
       // No job (a 409): the lease taken for it goes.

@@ -11,8 +11,11 @@ export interface JobRef { tenant: string, jobId: string }
 export interface JobLeases {
   /** How long a lease lasts unless renewed. */
   readonly leaseMs: number
-  /** Takes the job's lease, or renews it when this replica holds it; false when another replica does. */
-  acquire(job: JobRef): Promise<boolean>
+  /**
+   * Takes the job's lease, or renews it when this replica holds it; false when another replica does
+   * or the job has ended. `isNew`: the job is about to be created, so it cannot be active yet.
+   */
+  acquire(job: JobRef, isNew?: boolean): Promise<boolean>
   /** Gives the lease up, if this replica still holds it. */
   release(job: JobRef): Promise<void>
   /** Every job of every tenant that has not ended. */

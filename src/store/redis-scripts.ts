@@ -334,9 +334,14 @@ return false
 `
 }
 
-/** KEYS: lease; ARGV: owner, ttl ms → 1 when the owner holds the lease now (taken or renewed), 0 when another does. */
+/**
+ * KEYS: lease, the set of active jobs; ARGV: owner, ttl ms, the job's member of that set, '1' for a job
+ * about to be created → 1 when the owner holds the lease now (taken or renewed), 0 when another does or
+ * the job has ended: a sweep that read the job as active just before its end must not leave a lease behind.
+ */
 export const ACQUIRE_LEASE: LuaScript = {
-  name: 'upAcquireLease', keys: 1, lua: `
+  name: 'upAcquireLease', keys: 2, lua: `
+if ARGV[4] ~= '1' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return 0 end
 local owner = redis.call('GET', KEYS[1])
 if owner == false then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

@@ -95,7 +95,8 @@ export class RedisStore implements MockStore {
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
     this.leases = {
       leaseMs,
-      acquire: async (job) => await this.#ctx.guard(async () => await this.#ctx.run(scripts.ACQUIRE_LEASE, this.#leaseKey(job), this.replicaId, leaseMs) === 1),
+      acquire: async (job, isNew = false) => await this.#ctx.guard(async () =>
+        await this.#ctx.run(scripts.ACQUIRE_LEASE, this.#leaseKey(job), `${this.#prefix}active`, this.replicaId, leaseMs, `${enc(job.tenant)}\n${enc(job.jobId)}`, isNew ? 1 : 0) === 1),
       release: async (job) => { await this.#ctx.guard(async () => await this.#ctx.run(scripts.RELEASE_LEASE, this.#leaseKey(job), this.replicaId)) },
       activeJobs: async () => await this.#ctx.guard(async () => {
         const members = await this.#redis.smembers(`${this.#prefix}active`)
