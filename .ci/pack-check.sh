@@ -18,7 +18,7 @@ tarballs=("$tmp"/pack/*.tgz)
 tarball=${tarballs[0]}
 tar -tzf "$tarball" > "$tmp/files.txt"
 echo "pack-check: packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) kB, $(wc -l < "$tmp/files.txt") files)"
-grep -qx 'package/dist/src/server.js' "$tmp/files.txt" || fail "the tarball has no dist/src/server.js (the bin)"
+grep -qx 'package/dist/bundle/server.js' "$tmp/files.txt" || fail "the tarball has no dist/bundle/server.js (the bin)"
 grep -qx 'package/dist/src/index.js' "$tmp/files.txt" || fail "the tarball has no dist/src/index.js (the main export)"
 for file in dist/cjs/src/index.cjs dist/cjs/src/index.d.cts; do
   grep -qx "package/$file" "$tmp/files.txt" || fail "the tarball has no $file (the CommonJS export)"

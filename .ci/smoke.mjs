@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 const fail = (message) => { console.error(`smoke: ${message}`); process.exit(1) }
 const deadline = setTimeout(() => fail('timed out after 30 s'), 30_000)
 
-// `npm start` is `node [flags] dist/src/server.js`: the same arguments, with node itself run directly.
+// `npm start` is `node [flags] dist/bundle/server.js`: the same arguments, with node itself run directly.
 const start = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start.trim().split(/\s+/).slice(1)
 const child = spawn(process.execPath, [...start, '--port', '0', '--stage-ms', '20'], { stdio: ['ignore', 'pipe', 'inherit'] })
 let url

@@ -5,19 +5,8 @@
 // Run: PORT=3001 node --import tsx bench/baseline-server.ts
 import Fastify from 'fastify'
 import { staticJobStatus } from './lib/bodies.js'
+import accepted from './floors/accepted.json' with { type: 'json' }
 
-const accepted = {
-  job_id: 'bulk:jobs:NX-00000000:00000000-0000-4000-8000-000000000000',
-  status: 'queued',
-  total_rows: 2,
-  file_size: 1024,
-  filename: 'bulk_identify_users_00000000-0000-4000-8000-000000000000.json',
-  type: 'users',
-  links: 'http://127.0.0.1/v1/background_jobs/bulk%3Ajobs%3ANX-00000000%3A00000000-0000-4000-8000-000000000000',
-  start_time: '2026-01-01T00:00:00.000Z',
-  submitted_at: '2026-01-01T00:00:00.000Z',
-  end_time: null
-}
 const jobStatus = staticJobStatus()
 
 const app = Fastify({

@@ -14,25 +14,12 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { build } from 'esbuild'
+import { esTwinUrl } from './lib/es-twin.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 const dist = path.join(root, 'dist')
 const out = path.join(dist, 'cjs')
 const bundleDir = path.join(out, 'src')
-
-/** esbuild plugin: `import.meta.url` of src/x/y.ts becomes the file URL of dist/src/x/y.js. */
-const esTwinUrl = {
-  name: 'es-twin-url',
-  setup (builder) {
-    builder.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8')
-      if (!source.includes('import.meta')) return undefined
-      const twin = path.relative(bundleDir, path.join(dist, path.relative(root, args.path))).replace(/\.ts$/, '.js')
-      const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(twin)})).href`
-      return { contents: source.replaceAll('import.meta.url', `(${url})`), loader: 'ts' }
-    })
-  }
-}
 
 /** Writes the CommonJS declaration of `file` (a .d.ts under dist/) and of every file it imports. */
 async function writeDeclarations (file, done = new Set()) {
@@ -62,7 +49,7 @@ const result = await build({
   format: 'cjs',
   target: 'node20.19',
   packages: 'external',
-  plugins: [esTwinUrl],
+  plugins: [esTwinUrl({ root, bundleDir, urlOf: (twin) => `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(twin)})).href` })],
   logLevel: 'silent'
 })
 if (result.warnings.length > 0) {

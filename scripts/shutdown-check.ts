@@ -21,7 +21,7 @@ const USAGE = `Usage: node --import tsx scripts/shutdown-check.ts [options]
   --delay-ms <ms>     the fault delay (default 1500)
   --deadline-ms <ms>  most time from SIGTERM to the exit (default 10000)
   --linger-ms <ms>    most time from the last in-flight answer to the exit (default 2000)
-  --source            run src/server.ts through tsx instead of dist/src/server.js
+  --source            run src/server.ts through tsx instead of dist/bundle/server.js
 `
 
 const KEY = 'shutdown-check-key'

@@ -22,7 +22,7 @@ const USAGE = `Usage: node --import tsx scripts/soak.ts [options]
   --stage-ms <ms>    MOCK_STAGE_MS of the server (default 5)
   --job-retention <n> MOCK_JOB_RETENTION of the server (default 100: full before warm-up ends)
   --seed <n>         traffic seed (default 1)
-  --source           run src/server.ts through tsx instead of dist/src/server.js
+  --source           run src/server.ts through tsx instead of dist/bundle/server.js
 `
 
 /** How often each kind of step is chosen. */

@@ -47,13 +47,13 @@ export interface MockProcess extends MockClient {
 export const START_FLAGS: readonly string[] = ['--max-semi-space-size=32']
 
 /**
- * The bin, found from this module's URL: next to it in the build
- * (dist/src/), or in the build when this is the source (src/, run by tsx:
- * Node.js cannot run the .ts without a loader).
+ * The bin (the bundled server, dist/bundle/server.js), found from this
+ * module's URL: from the build (dist/src/), or from the source (src/, run by
+ * tsx: Node.js cannot run the .ts without a loader).
  */
 export function binPath (moduleUrl: string | URL = import.meta.url): string {
-  const beside = fileURLToPath(new URL('./server.js', moduleUrl))
-  return existsSync(beside) ? beside : fileURLToPath(new URL('../dist/src/server.js', moduleUrl))
+  const fromBuild = fileURLToPath(new URL('../bundle/server.js', moduleUrl))
+  return existsSync(fromBuild) ? fromBuild : fileURLToPath(new URL('../dist/bundle/server.js', moduleUrl))
 }
 
 /** The child's environment: this one without any setting of the mock's own, then the options'. */

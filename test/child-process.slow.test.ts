@@ -11,7 +11,7 @@ import { PARENT_LINK_ENV } from '../src/parent-link.js'
 import { freePort } from './helpers/redis.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BUILT_BIN = `${ROOT}dist/src/server.js`
+const BUILT_BIN = `${ROOT}dist/bundle/server.js`
 const FAKE_BIN = `${ROOT}test/fixtures/fake-bin.mjs`
 const PARENT = `${ROOT}test/fixtures/mock-process-parent.ts`
 /**
@@ -218,9 +218,9 @@ t.test('a parent that closes the mock: SIGTERM, exit 0, and the parent ends', as
   t.ok(await ended(pid))
 })
 
-t.test('binPath: beside this module in the build, the build from the source', async (t) => {
+t.test('binPath: the bundled server, from the build and from the source', async (t) => {
   t.equal(binPath(), BUILT_BIN, 'from src/ (tsx): the build')
-  t.equal(binPath(new URL('../dist/src/child-process.js', import.meta.url)), BUILT_BIN, 'from dist/src/: beside it')
+  t.equal(binPath(new URL('../dist/src/child-process.js', import.meta.url)), BUILT_BIN, 'from dist/src/: its bundle')
 })
 
 t.test('START_FLAGS are those of npm start', async (t) => {

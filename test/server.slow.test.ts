@@ -11,7 +11,7 @@ import { VERSION } from '../src/version.js'
 import { JobAccepted } from '../schemas/jobs.js'
 import { assertSchema } from './helpers/app.js'
 
-const BUILT_SERVER = fileURLToPath(new URL('../dist/src/server.js', import.meta.url))
+const BUILT_SERVER = fileURLToPath(new URL('../dist/bundle/server.js', import.meta.url))
 const SOURCE_SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
 
 /**

@@ -54,6 +54,9 @@ export function freshBuild (): void {
   const tsc = spawnSync(process.execPath, [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false'], { cwd: ROOT, encoding: 'utf8' })
   if (!existsSync(resolve(out, 'src/server.js'))) throw new Error(`tsc produced no ${FRESH_DIR}/src/server.js: ${tsc.stdout}${tsc.stderr}`)
   if (existsSync(resolve(ROOT, 'ui'))) symlinkSync(resolve(ROOT, 'ui'), resolve(out, 'ui'))
+  // Bundled as `npm run build` bundles dist/: what `npm start` runs.
+  const bundle = spawnSync(process.execPath, [resolve(ROOT, 'scripts/build-bundle.mjs'), '--dist', out], { cwd: ROOT, encoding: 'utf8' })
+  if (bundle.status !== 0) throw new Error(`build-bundle failed for ${FRESH_DIR}: ${bundle.stdout}${bundle.stderr}`)
 }
 
 /** Which code of the mock runs: dist/ (built), src/ through tsx, or a fresh build of src/ ({@link freshBuild}). */
@@ -62,11 +65,11 @@ export type Entry = 'dist' | 'source' | 'fresh'
 /** The entry the flags ask for: --fresh, --source, else dist/ when it is there (src/ otherwise). */
 export function entryFrom (flags: { source: boolean, fresh: boolean }): Entry {
   if (flags.fresh) return 'fresh'
-  if (flags.source || !existsSync(resolve(ROOT, 'dist/src/server.js'))) return 'source'
+  if (flags.source || !existsSync(resolve(ROOT, 'dist/bundle/server.js'))) return 'source'
   return 'dist'
 }
 
-const ENTRY_FILES: Record<Entry, string> = { dist: 'dist/src/server.js', source: 'src/server.ts', fresh: `${FRESH_DIR}/src/server.js` }
+const ENTRY_FILES: Record<Entry, string> = { dist: 'dist/bundle/server.js', source: 'src/server.ts', fresh: `${FRESH_DIR}/bundle/server.js` }
 
 /** Options common to the mock's and the baseline's command line. */
 export interface MockOptions {
@@ -105,7 +108,7 @@ export function baselineSpec (options: Pick<MockOptions, 'nodeFlags'> = {}): Ser
 
 /** Where the mock is started from, for the output. */
 export function describeEntry (entry: Entry): string {
-  if (entry === 'dist') return 'dist/src/server.js (run `npm run build` first when src/ changed)'
+  if (entry === 'dist') return 'dist/bundle/server.js, as `npm start` runs it (run `npm run build` first when src/ changed)'
   if (entry === 'fresh') return `src/ compiled by tsc into ${FRESH_DIR} (--fresh)`
   return 'src/server.ts through tsx (--source)'
 }

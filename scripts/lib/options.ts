@@ -18,7 +18,7 @@ export interface ServerCommand {
  */
 export function serverCommand (root: string, options: { source: boolean, distExists: boolean }): ServerCommand {
   if (options.source || !options.distExists) return { args: ['--import', 'tsx', `${root}/src/server.ts`], entry: 'source' }
-  return { args: [`${root}/dist/src/server.js`], entry: 'dist' }
+  return { args: [`${root}/dist/bundle/server.js`], entry: 'dist' }
 }
 
 /** A whole number in [min, max] from a flag or variable; anything else is a usage error naming it. */

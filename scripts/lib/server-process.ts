@@ -37,11 +37,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /**
- * Starts `node dist/src/server.js` (or the source through tsx) on 127.0.0.1
+ * Starts `node dist/bundle/server.js` (or the source through tsx) on 127.0.0.1
  * and a free port, and resolves once `/__mock/health` answers 200.
  */
 export async function startServerProcess (options: { source: boolean, env?: Record<string, string>, onLine?: (line: string) => void, startTimeoutMs?: number }): Promise<ServerProcess> {
-  const command = serverCommand(ROOT, { source: options.source, distExists: existsSync(`${ROOT}/dist/src/server.js`) })
+  const command = serverCommand(ROOT, { source: options.source, distExists: existsSync(`${ROOT}/dist/bundle/server.js`) })
   const port = await freePort()
   const child = spawn(process.execPath, [...command.args, '--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT,

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { ManualClock } from '../../src/clock.js'
-import { DEFAULT_CHUNK_ROWS, JobRunner, progressTick, RETRY_MS, stageDuration, type JobTiming } from '../../src/jobs/job-runner.js'
+import { DEFAULT_CHUNK_ROWS, DEFAULT_SLICE_MS, JobRunner, progressTick, RETRY_MS, stageDuration, type JobTiming } from '../../src/jobs/job-runner.js'
 import { createJobRecord } from '../../src/jobs/jobs.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { tenantOf } from '../../src/tenant.js'
@@ -60,11 +60,12 @@ interface Harness {
   errors: Array<{ error: unknown, job: { tenant: string, jobId: string } }>
 }
 
-function harness (t: Test, timing: JobTiming = { stageMs: 200 }, chunkRows?: number): Harness {
+// sliceMs 0 by default here: the event loop is given back after every chunk, whatever this machine's speed.
+function harness (t: Test, timing: JobTiming = { stageMs: 200 }, chunkRows?: number, sliceMs = 0): Harness {
   const clock = new CountingClock(T0)
   const store = new SpyStore({ jobRetention: 1000 })
   const errors: Harness['errors'] = []
-  const runner = new JobRunner({ store, clock, timing, chunkRows, onError: (error, job) => { errors.push({ error, job }) } })
+  const runner = new JobRunner({ store, clock, timing, chunkRows, sliceMs, onError: (error, job) => { errors.push({ error, job }) } })
   t.teardown(async () => {
     await runner.close()
     clock.dispose()
@@ -125,6 +126,7 @@ t.test('progressTick: about 20 steps a stage, 10 ms to 1 s apart', async (t) => 
 
 t.test('constants', async (t) => {
   t.equal(DEFAULT_CHUNK_ROWS, 500)
+  t.equal(DEFAULT_SLICE_MS, 8)
   t.equal(RETRY_MS, 1000)
 })
 
@@ -215,6 +217,16 @@ t.test('chunking: a 10,000-row job in chunks of 500 with the event loop given ba
   t.same(seenAtYield, Array.from({ length: 19 }, (_, i) => 500 * (i + 1)), 'each chunk is stored before the yield')
   t.equal((await current(store, job)).status, 'completed')
   t.equal((await current(store, job)).completedRows, 10_000)
+})
+
+t.test('slicing: chunks go on without a yield until the slice of work is spent', async (t) => {
+  const { clock, store, runner } = harness(t, { stageMs: 0 }, 500, 60_000)
+  const { job, rows } = newJob(clock, 10_000)
+  await runner.submit(job, rows)
+  await clock.advance(0)
+  t.equal(store.applyCounts.length, 20, 'still one applyRows call per chunk')
+  t.equal(clock.yields, 0, 'no yield: 10,000 rows take far less than the slice')
+  t.equal((await current(store, job)).status, 'completed')
 })
 
 t.test('chunking: a remainder makes one more, smaller chunk', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { integerOption, parseShutdownOptions, parseSoakOptions, serverCommand, UsageError } from '../../scripts/lib/options.js'
 
 t.test('serverCommand: the build when it exists, else the source through tsx', async (t) => {
-  t.same(serverCommand('/repo', { source: false, distExists: true }), { args: ['/repo/dist/src/server.js'], entry: 'dist' })
+  t.same(serverCommand('/repo', { source: false, distExists: true }), { args: ['/repo/dist/bundle/server.js'], entry: 'dist' })
   t.same(serverCommand('/repo', { source: true, distExists: true }), { args: ['--import', 'tsx', '/repo/src/server.ts'], entry: 'source' }, '--source wins')
   t.same(serverCommand('/repo', { source: false, distExists: false }), { args: ['--import', 'tsx', '/repo/src/server.ts'], entry: 'source' }, 'no build yet')
 })
