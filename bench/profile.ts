@@ -11,7 +11,7 @@ import { summarize, type Cost, type CpuProfile } from './lib/cpuprofile.js'
 import { runLoad } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
 import { pinSelf } from './lib/proc.js'
-import { baselineSpec, describeEntry, FRESH_DIR, mockSpec, ROOT, startServer } from './lib/server.js'
+import { baselineSpec, describeEntry, FRESH_DIR, mockSpec, ROOT, startServer, unbundled } from './lib/server.js'
 import { sourceMapLocator } from './lib/sourcemap.js'
 import { fmt } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
@@ -31,14 +31,14 @@ function costTable (title: string, costs: Cost[], count: number): string {
 
 console.log(`# CPU profile of the mock\n\n${machineLine()}\n`)
 console.log(`- command: \`${commandLine()}\``)
-console.log(`- ${pinSelf(1)}; mock on core 0: ${describeEntry(args.entry)}, MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info, logs to /dev/null`)
+console.log(`- ${pinSelf(1)}; mock on core 0: the tsc build the bundle is made of (its modules keep their names and source maps; ${describeEntry(args.entry)} runs the same code), MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info, logs to /dev/null`)
 console.log(`- profile: the samples of the ${args.duration} s of load and the drain of its jobs (after ${args.warmup} s of warm-up; start-up and shut-down left out), V8 sampling profiler at its default interval\n`)
 
 for (const workload of workloads()) {
   if (!only.includes(workload.id)) continue
   const dir = mkdtempSync(join(tmpdir(), `mock-prof-${workload.id}-`))
   const nodeFlags = ['--cpu-prof', '--cpu-prof-dir', dir]
-  const server = await startServer(profiled === 'baseline' ? baselineSpec({ nodeFlags }) : mockSpec({ entry: args.entry, nodeFlags }))
+  const server = await startServer(profiled === 'baseline' ? baselineSpec({ nodeFlags }) : unbundled(mockSpec({ entry: args.entry, nodeFlags })))
   const keys = keysFor(workload.id, Number(args.extra.keys ?? workload.keys))
   const requests = await workload.requests(server.url, keys)
   const connections = args.connections ?? workload.connections

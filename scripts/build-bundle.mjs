@@ -84,7 +84,6 @@ const result = await build({
   platform: 'node',
   target: 'node20.19',
   minify: true,
-  sourcemap: 'linked',
   banner: { js: banner },
   plugins: [
     esTwinUrl({ root, dist, bundleDir: out, urlOf: (twin) => `new URL(${JSON.stringify(twin)}, import.meta.url).href`, keep: ['src/server.ts'] }),

@@ -18,6 +18,8 @@ export interface ServerSpec {
   name: string
   /** Arguments to `node` (flags, then the entry file), relative to the repository root. */
   nodeArgs: string[]
+  /** What runs them instead of this Node.js: another `node`, or a file run through its `#!` line (then nodeArgs are its arguments). */
+  exec?: string
   env: Record<string, string>
   /** GET path answering 200 once the server is ready. */
   healthPath: string
@@ -96,6 +98,14 @@ export function mockSpec (options: MockOptions): ServerSpec {
   }
 }
 
+/**
+ * The same mock from the tsc build the bundle is made of (dist/src/server.js, or the fresh
+ * build's): its modules keep their names and source maps, so profiles name places in src/.
+ */
+export function unbundled (spec: ServerSpec): ServerSpec {
+  return { ...spec, nodeArgs: spec.nodeArgs.map((arg) => arg.replace(/\/bundle\/server\.js$/, '/src/server.js')) }
+}
+
 /** The baseline: bench/baseline-server.ts (plain Fastify, static answers, no validation). */
 export function baselineSpec (options: Pick<MockOptions, 'nodeFlags'> = {}): ServerSpec {
   return {
@@ -133,7 +143,7 @@ export async function startServer (spec: ServerSpec, options: { cpu?: number, po
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const pin = canPin() ? ['taskset', '-c', String(options.cpu ?? 0)] : []
-  const argv = [...pin, process.execPath, ...spec.nodeArgs]
+  const argv = [...pin, spec.exec ?? process.execPath, ...spec.nodeArgs]
   const stdout = spec.stdoutFile === undefined ? 'ignore' : openSync(spec.stdoutFile, 'a')
   const started = performance.now()
   const child: ChildProcess = spawn(argv[0] as string, argv.slice(1), {
