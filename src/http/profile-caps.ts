@@ -22,14 +22,20 @@ function added (metadata: UserRow['metadata']): number {
  * `too_many_metadata_keys` naming the profile and the row (`pathOf` its index).
  * Only a profile whose stored properties plus every key its rows send could
  * pass the cap is read and merged in full, so a request of small profiles
- * costs one count per row and one read of the sizes.
+ * costs one count per row and one read of the sizes — or no read at all when
+ * the store's bound on every profile's size (largestMetadata) leaves room.
  */
 export async function checkProfileCaps (profiles: ProfileStore, tenant: string, kind: ProfileKind, rows: ReadonlyArray<UserRow | CompanyRow>, pathOf: (index: number) => string): Promise<void> {
   const bound = new Map<string, number>()
+  let most = 0
   for (const row of rows) {
-    if (row.metadata !== undefined) bound.set(idOf(kind, row), (bound.get(idOf(kind, row)) ?? 0) + added(row.metadata))
+    if (row.metadata === undefined) continue
+    const id = idOf(kind, row)
+    const sum = (bound.get(id) ?? 0) + added(row.metadata)
+    bound.set(id, sum)
+    if (sum > most) most = sum
   }
-  if (bound.size === 0) return
+  if (bound.size === 0 || most + await profiles.largestMetadata(tenant, kind) <= MAX_METADATA_KEYS) return
   const ids = [...bound.keys()]
   const sizes = await profiles.metadataSizes(tenant, kind, ids)
   for (const [index, id] of ids.entries()) {

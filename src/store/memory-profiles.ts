@@ -17,6 +17,8 @@ interface TenantProfiles {
   members: Map<string, number>
   /** Pending deletions: due time by id, per kind. */
   deletions: Record<ProfileKind, Map<string, number>>
+  /** Per kind, no profile holds more properties than this (it never goes down: an upper bound). */
+  largest: Record<ProfileKind, number>
 }
 
 function countMember (state: TenantProfiles, companyId: string | null, delta: number): void {
@@ -37,7 +39,7 @@ export class MemoryProfiles implements ProfileStore {
   #state (tenant: string): TenantProfiles {
     let state = this.#tenants.get(tenant)
     if (state === undefined) {
-      state = { users: new Map(), companies: new Map(), members: new Map(), deletions: { users: new Map(), companies: new Map() } }
+      state = { users: new Map(), companies: new Map(), members: new Map(), deletions: { users: new Map(), companies: new Map() }, largest: { users: 0, companies: 0 } }
       this.#tenants.set(tenant, state)
     }
     return state
@@ -61,7 +63,7 @@ export class MemoryProfiles implements ProfileStore {
       countMember(state, row.company_id, 1)
       user.companyId = row.company_id
     }
-    if (row.metadata !== undefined) mergeMetadata(user.metadata, row.metadata)
+    if (row.metadata !== undefined) state.largest.users = Math.max(state.largest.users, mergeMetadata(user.metadata, row.metadata))
     user.updatedAt = at
     user.lastTouch = touch
   }
@@ -74,7 +76,7 @@ export class MemoryProfiles implements ProfileStore {
       company = { companyId: row.company_id, metadata: emptyMetadata(), createdAt: at, updatedAt: at, lastTouch: touch }
       state.companies.set(row.company_id, company)
     }
-    if (row.metadata !== undefined) mergeMetadata(company.metadata, row.metadata)
+    if (row.metadata !== undefined) state.largest.companies = Math.max(state.largest.companies, mergeMetadata(company.metadata, row.metadata))
     company.updatedAt = at
     company.lastTouch = touch
   }
@@ -180,6 +182,10 @@ export class MemoryProfiles implements ProfileStore {
       if (state.deletions.users.size > 0 || state.deletions.companies.size > 0) return true
     }
     return false
+  }
+
+  async largestMetadata (tenant: string, kind: ProfileKind): Promise<number> {
+    return this.#tenants.get(tenant)?.largest[kind] ?? 0
   }
 
   async metadataSizes (tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]> {

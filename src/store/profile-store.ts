@@ -93,6 +93,8 @@ export interface ProfileStore {
   runDeletions(tenant: string | null, dueBy: number): Promise<DeletionCount>
   /** Whether any deletion is pending, in any tenant. */
   hasDeletions(): Promise<boolean>
+  /** No profile of this kind holds more metadata properties than this (MAX_METADATA_KEYS when the store keeps no such bound). */
+  largestMetadata(tenant: string, kind: ProfileKind): Promise<number>
   /** How many metadata properties each profile of `ids` holds (0 for one that does not exist). */
   metadataSizes(tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]>
 }

@@ -1,4 +1,4 @@
-import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
+import { MAX_METADATA_KEYS, type CompanyRow, type UserRow } from '../../schemas/bulk.js'
 import type { Page } from './page.js'
 import { compareDeletions, type CompanyView, type DeletionCount, type ProfileKind, type ProfileStore, type ScheduledDeletion, type StoredUser, type Touch } from './profile-store.js'
 import { dec, decCompany, decUser, enc, encRow, encTouch } from './redis-codec.js'
@@ -101,6 +101,11 @@ export class RedisProfiles implements ProfileStore {
       }
       return count
     })
+  }
+
+  async largestMetadata (): Promise<number> {
+    // Not tracked in Redis: every profile a request names is looked up (metadataSizes).
+    return MAX_METADATA_KEYS
   }
 
   async metadataSizes (tenant: string, kind: ProfileKind, ids: readonly string[]): Promise<number[]> {

@@ -24,9 +24,10 @@ t.test('mergeMetadata', async (t) => {
     const target = emptyMetadata()
     target.a = 1
     target.b = 'old'
-    const result = mergeMetadata(target, { b: 'new', c: true, d: 0, e: '' })
-    t.equal(result, undefined, 'merges in place')
+    t.equal(mergeMetadata(target, { b: 'new', c: true, d: 0, e: '' }), 5, 'merges in place; a new key: the size it holds now')
     t.same({ ...target }, { a: 1, b: 'new', c: true, d: 0, e: '' })
+    t.equal(mergeMetadata(target, { a: 2, b: 'new', c: null }), -1, 'no new key: -1 (it holds no more than before)')
+    t.same({ ...target }, { a: 2, b: 'new', d: 0, e: '' })
   })
 
   t.test('null removes a property; removing an absent one is harmless', async (t) => {

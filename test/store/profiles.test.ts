@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
 import type { MockStore, ProfileStore, StoredUser, Touch } from '../../src/store/store.js'
 import { compareDeletions } from '../../src/store/profile-store.js'
 import { jobRecord, storeBackends, type StoreBackend } from '../helpers/store.js'
@@ -151,6 +152,25 @@ for (const each of storeBackends()) {
       t.strictSame(await profiles.metadataSizes(A, 'companies', ['c1']), [1])
       t.strictSame(await profiles.metadataSizes(B, 'users', ['u1']), [0], 'an unknown tenant')
       t.strictSame(await profiles.metadataSizes(A, 'users', []), [])
+    })
+
+    t.test('largestMetadata: no profile of the kind holds more (memory: the largest seen; Redis: the cap, not tracked)', async (t) => {
+      const { profiles } = await newStore(t)
+      const bound = async (kind: 'users' | 'companies', tenant = A): Promise<number> => await profiles.largestMetadata(tenant, kind)
+      if (each.name !== 'memory') {
+        t.equal(await bound('users'), MAX_METADATA_KEYS)
+        return
+      }
+      t.equal(await bound('users'), 0, 'an unknown tenant')
+      await profiles.identify(A, { user: { user_id: 'u1', metadata: { a: 1, b: 2, c: 3 } }, company: { company_id: 'c1', metadata: { x: 1 } } }, R1, T0)
+      await profiles.identify(A, { user: { user_id: 'u2', metadata: { a: 1 } } }, R1, T0)
+      t.equal(await bound('users'), 3)
+      t.equal(await bound('companies'), 1)
+      await profiles.identify(A, { user: { user_id: 'u1', metadata: { a: null, b: 'same count' } } }, R1, T0)
+      t.equal(await bound('users'), 3, 'an upper bound: removals do not lower it')
+      await profiles.identify(A, { user: { user_id: 'u2', metadata: { b: 1, c: 1, d: 1 } } }, R1, T0)
+      t.equal(await bound('users'), 4, 'grows with the largest profile')
+      t.equal(await bound('users', B), 0, 'per tenant')
     })
 
     t.test('a profile never holds more than 1000 properties: new keys beyond are not added; updates and removals are', async (t) => {
