@@ -61,10 +61,11 @@ console.log(`- command: \`${commandLine()}\``)
 console.log(`- ${pinSelf(1)}; each server alone on core 0 (taskset -c 0), started fresh per workload, ${args.warmup} s warm-up, then ${args.duration} s measured`)
 console.log(`- mock: ${describeEntry(args.entry)}, MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info, logs to /dev/null (every line is still formatted and written)`)
 console.log('- baseline: bench/baseline-server.ts, plain Fastify 5 with its default JSON parser (the body is parsed), no schema, no validation, a static 202 (W4: a static job status of the same size; W5: a static 202 `{}`), pino at info with one line per request to /dev/null')
+console.log('- bare: the same server without a logger (BASELINE_LOG=none): bare Fastify answering a static 202, the 1.00 of issue 17\'s targets')
 console.log('- server CPU: the share of its core the server used during the measured load (from /proc/<pid>/stat); well under 100% means the load generator or a busy machine, not the server, set the pace')
 console.log('- jobs of a key run one at a time, so the requests rotate through several API keys; "drain" is how long after the load stopped every accepted job took to complete')
 console.log(`- W5: one POST /v1/identify per request with the headers real clients send (Token key, JSON, X-API-Version), ${W5_USERS_PER_KEY} users per key, each identified with its company and 5 metadata properties, then again with 3 of them changed; a profile is created on its first identify (mostly in the warm-up) and updated on every later one; afterwards the mock must hold the users, the events and no fidelity warnings`)
-console.log(rounds === 1 ? '' : `- ${rounds} rounds per workload, each the baseline then the mock; ratios are per round, summed up as median (min–max)\n`)
+console.log(rounds === 1 ? '' : `- ${rounds} rounds per workload, each the baseline, the bare route, then the mock; ratios are per round, summed up as median (min–max)\n`)
 
 const rows: string[][] = []
 const verdicts: string[] = []
@@ -74,14 +75,14 @@ const notes: string[] = []
 for (const workload of workloads()) {
   if (only !== undefined && !only.includes(workload.id)) continue
   const keys = Number(args.extra.keys ?? workload.keys)
-  const pairs: Array<{ baseline: Measured, mock: Measured }> = []
+  const pairs: Array<{ baseline: Measured, bare: Measured, mock: Measured }> = []
   for (let round = 1; round <= rounds; round++) {
     const baseline = await measure(baselineSpec(), workload)
+    const bare = await measure(baselineSpec({ log: false }), workload)
     const mock = await measure(mockSpec({ entry: args.entry }), workload)
-    pairs.push({ baseline, mock })
+    pairs.push({ baseline, bare, mock })
     const label = rounds === 1 ? workload.id : `${workload.id} #${round}`
-    for (const run of [baseline, mock]) {
-      const isMock = run === mock
+    for (const run of [baseline, bare, mock]) {
       if (run.cpu < 0.9) notes.push(`${label} ${run.server} used ${fmt(run.cpu * 100)}% of its core: the load generator or other processes set its pace, so its figures understate what it can do`)
       if (run.non2xx > 0 || run.errors > 0) flagged.push(`${label} ${run.server}: ${run.non2xx} non-2xx, ${run.errors} errors (${run.timeouts} timeouts): figures of this run do not measure accepted requests`)
       for (const problem of run.problems) flagged.push(`${label} ${run.server}: ${problem}`)
@@ -98,26 +99,37 @@ for (const workload of workloads()) {
         String(run.errors),
         String(run.non2xx),
         mb(run.peakRss),
-        isMock ? fmt(ratio(mock.reqPerSec, baseline.reqPerSec), 2) : '1.00',
-        isMock ? fmt(ratio(mock.p50Ms, baseline.p50Ms), 2) : '1.00',
+        run === baseline ? '1.00' : fmt(ratio(run.reqPerSec, baseline.reqPerSec), 2),
+        run === bare ? '1.00' : fmt(ratio(run.reqPerSec, bare.reqPerSec), 2),
+        run === baseline ? '1.00' : fmt(ratio(run.p50Ms, baseline.p50Ms), 2),
+        run === bare ? '1.00' : fmt(ratio(run.peakRss, bare.peakRss), 2),
         run.drainMs === undefined ? '–' : fmt(run.drainMs / 1000, 2),
         run.drainMs === undefined ? '–' : fmt(run.ok / (run.durationS + run.drainMs / 1000))
       ])
     }
   }
-  const of = (pick: (pair: { baseline: Measured, mock: Measured }) => number): number[] => pairs.map(pick)
+  const of = (pick: (pair: { baseline: Measured, bare: Measured, mock: Measured }) => number): number[] => pairs.map(pick)
   const reqRatios = of((pair) => ratio(pair.mock.reqPerSec, pair.baseline.reqPerSec))
+  const bareRatios = of((pair) => ratio(pair.mock.reqPerSec, pair.bare.reqPerSec))
+  const rssRatios = of((pair) => ratio(pair.mock.peakRss, pair.bare.peakRss))
   const p50Ratios = of((pair) => ratio(pair.mock.p50Ms, pair.baseline.p50Ms))
   if (rounds > 1) {
     summaries.push(`${workload.id} over ${rounds} rounds, median (min–max): mock ${spread(of((pair) => pair.mock.reqPerSec), 0)} req/s, baseline ${spread(of((pair) => pair.baseline.reqPerSec), 0)} req/s; ` +
-      `req/s ÷ base ${spread(reqRatios)}, p50 ÷ base ${spread(p50Ratios)}, p99 ÷ base ${spread(of((pair) => ratio(pair.mock.p99Ms, pair.baseline.p99Ms)))}`)
+      `req/s ÷ base ${spread(reqRatios)}, req/s ÷ bare ${spread(bareRatios)}, p50 ÷ base ${spread(p50Ratios)}, p99 ÷ base ${spread(of((pair) => ratio(pair.mock.p99Ms, pair.baseline.p99Ms)))}, peak RSS ÷ bare ${spread(rssRatios)}`)
   }
   const over = rounds === 1 ? '' : ` (median of ${rounds} rounds)`
-  if (workload.id === 'W1') verdicts.push(verdict(`W1 req/s ratio${over}`, median(reqRatios), 0.85, true).line)
-  if (workload.id === 'W3') verdicts.push(verdict(`W3 p50 ratio${over}`, median(p50Ratios), 1.5, false).line)
+  if (workload.id === 'W1') {
+    verdicts.push(verdict(`W1 req/s ÷ baseline with its log line${over}`, median(reqRatios), 0.85, true).line)
+    verdicts.push(verdict(`W1 req/s ÷ bare Fastify, no log line${over}`, median(bareRatios), 0.5, true).line + ' (issue 17; stretch 0.66)')
+  }
+  if (workload.id === 'W3') {
+    verdicts.push(verdict(`W3 p50 ratio${over}`, median(p50Ratios), 1.5, false).line)
+    verdicts.push(verdict(`W3 req/s ÷ bare Fastify${over}`, median(bareRatios), 0.6, true).line + ' (issue 17; stretch 0.76)')
+    verdicts.push(verdict(`W3 peak RSS ÷ bare Fastify${over}`, median(rssRatios), 1.5, false).line + ' (issue 17)')
+  }
 }
 
-console.log(markdownTable(['workload', 'server', 'body', 'conns', 'keys', 'req/s', 'server CPU', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', 'req/s ÷ base', 'p50 ÷ base', 'drain s', 'jobs done/s'], rows))
+console.log(markdownTable(['workload', 'server', 'body', 'conns', 'keys', 'req/s', 'server CPU', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', 'req/s ÷ base', 'req/s ÷ bare', 'p50 ÷ base', 'RSS ÷ bare', 'drain s', 'jobs done/s'], rows))
 console.log('')
 for (const line of summaries) console.log(`- ${line}`)
 for (const line of verdicts) console.log(`- ${line}`)

@@ -106,12 +106,12 @@ export function unbundled (spec: ServerSpec): ServerSpec {
   return { ...spec, nodeArgs: spec.nodeArgs.map((arg) => arg.replace(/\/bundle\/server\.js$/, '/src/server.js')) }
 }
 
-/** The baseline: bench/baseline-server.ts (plain Fastify, static answers, no validation). */
-export function baselineSpec (options: Pick<MockOptions, 'nodeFlags'> = {}): ServerSpec {
+/** The baseline: bench/baseline-server.ts (plain Fastify, static answers, no validation); `log: false`: without its log line, the bare route. */
+export function baselineSpec (options: Pick<MockOptions, 'nodeFlags'> & { log?: boolean } = {}): ServerSpec {
   return {
-    name: 'baseline',
+    name: options.log === false ? 'bare' : 'baseline',
     nodeArgs: [...(options.nodeFlags ?? []), '--import', 'tsx', 'bench/baseline-server.ts'],
-    env: { LOG_LEVEL: 'info' },
+    env: { LOG_LEVEL: 'info', ...(options.log === false ? { BASELINE_LOG: 'none' } : {}) },
     healthPath: '/__mock/health'
   }
 }

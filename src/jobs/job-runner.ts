@@ -81,6 +81,8 @@ export class JobRunner {
   readonly #options: JobRunnerOptions
   readonly #chunkRows: number
   readonly #sliceMs: number
+  /** When the current slice of row work ends: one for the whole runner, so that jobs run back to back (flush) share it. */
+  #sliceEnd = 0
   readonly #timers = new Map<string, TimerHandle>()
   readonly #running = new Set<Promise<void>>()
   readonly #autoAdvance: boolean
@@ -381,13 +383,12 @@ export class JobRunner {
       ? job.totalRows
       : Math.floor(job.totalRows * (now - since) / duration)
     let current: JobRecord | undefined = job
-    // Real time, not the mock's clock: the slice is about this process's event loop.
-    let sliceEnd = performance.now() + this.#sliceMs
     while (current !== undefined && current.status === 'processing' && current.completedRows < due) {
       current = await store.applyRows(job.tenant, job.jobId, Math.min(this.#chunkRows, due - current.completedRows), now)
-      if (current !== undefined && current.completedRows < due && performance.now() >= sliceEnd) {
+      // Real time, not the mock's clock: the slice is about this process's event loop.
+      if (current !== undefined && current.completedRows < due && performance.now() >= this.#sliceEnd) {
         await clock.yield()
-        sliceEnd = performance.now() + this.#sliceMs
+        this.#sliceEnd = performance.now() + this.#sliceMs
       }
     }
     return current

@@ -225,8 +225,20 @@ t.test('slicing: chunks go on without a yield until the slice of work is spent',
   await runner.submit(job, rows)
   await clock.advance(0)
   t.equal(store.applyCounts.length, 20, 'still one applyRows call per chunk')
-  t.equal(clock.yields, 0, 'no yield: 10,000 rows take far less than the slice')
+  t.equal(clock.yields, 1, 'one yield, after the first chunk (no slice had begun); then none: 10,000 rows take far less than the slice')
   t.equal((await current(store, job)).status, 'completed')
+})
+
+t.test('slicing: jobs run back to back (flush) share one slice, so a flush of many jobs still gives the loop back', async (t) => {
+  const { clock, store, runner } = harness(t, { stageMs: 200 }, 500, 60_000)
+  const first = newJob(clock, 10_000, 'key-a')
+  const second = newJob(clock, 10_000, 'key-b')
+  await runner.submit(first.job, first.rows)
+  await runner.submit(second.job, second.rows)
+  t.equal(await runner.flush(null), 2)
+  t.equal(store.applyCounts.length, 40)
+  t.equal(clock.yields, 1, 'one yield for both jobs: the second job goes on in the slice the first began')
+  t.same([(await current(store, first.job)).status, (await current(store, second.job)).status], ['completed', 'completed'])
 })
 
 t.test('chunking: a remainder makes one more, smaller chunk', async (t) => {
