@@ -25,4 +25,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/__mock/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node directly, not npm start: npm does not pass SIGTERM on, so the mock could not shut down cleanly.
 # The same Node.js flags as `npm start` (package.json; test/bench/start-flags.test.ts keeps them equal).
-CMD ["node", "--max-semi-space-size=32", "dist/bundle/server.js"]
+CMD ["node", "dist/bundle/server.js"]

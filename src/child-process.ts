@@ -43,8 +43,12 @@ export interface MockProcess extends MockClient {
   close(): Promise<void>
 }
 
-/** The Node.js flags `npm start` and the Docker image run the bin with. */
-export const START_FLAGS: readonly string[] = ['--max-semi-space-size=32']
+/**
+ * The Node.js flags `npm start` and the Docker image run the bin with: none since issue 17
+ * (`--max-semi-space-size=32` made 10,000-user requests a few per cent cheaper once their rows
+ * were applied in slices, for about a fifth more peak memory: BENCHMARKS.md section 8).
+ */
+export const START_FLAGS: readonly string[] = []
 
 /**
  * The bin (the bundled server, dist/bundle/server.js), found from this
