@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import fastifyMultipart from '@fastify/multipart'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify'
@@ -17,6 +18,16 @@ export function bodyIsOptional (schema: unknown): boolean {
   if (schema === undefined) return true
   const branches = (schema as { anyOf?: Array<{ type?: unknown }> }).anyOf
   return Array.isArray(branches) && branches.some((branch) => branch.type === 'null')
+}
+
+/**
+ * The text of a JSON body. An all-ASCII body (the usual one) is copied byte
+ * for byte, which is the same string UTF-8 decoding gives: Node.js 20's
+ * UTF-8 decoder takes about 10 ms for a 2.5 MB body, where the check and the
+ * copy take well under one (BENCHMARKS.md section 8).
+ */
+export function bodyText (body: Buffer): string {
+  return body.toString(isAscii(body) ? 'latin1' : 'utf8')
 }
 
 /**
@@ -44,7 +55,7 @@ export const bodyParser = fp(async function bodyParser (app: FastifyInstance) {
       return
     }
     try {
-      done(null, JSON.parse(body.toString('utf8')))
+      done(null, JSON.parse(bodyText(body)))
     } catch (error) {
       done(apiError(400, 'malformed_json', 'The request body is not valid JSON.', excerpt((error as Error).message, 120)), undefined)
     }

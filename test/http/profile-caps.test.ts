@@ -1,6 +1,8 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { MAX_METADATA_KEYS } from '../../schemas/bulk.js'
+import { bucketCount, bucketOf, checkProfileCaps } from '../../src/http/profile-caps.js'
+import type { ProfileStore } from '../../src/store/store.js'
 import { auth, bulkUsers, testApp } from '../helpers/app.js'
 import { bulkCompanies, control, expectErrors, invalid, uploadNdjson } from '../helpers/http.js'
 
@@ -58,4 +60,45 @@ t.test('rows accepted earlier meet a profile filled meanwhile: keys beyond the c
   t.equal((await post(app, '/v1/identify', { user_id: 'u1', metadata: props(600, 'now') })).statusCode, 202, 'fits before the job runs')
   await control(app, 'POST', '/clock/flush')
   t.equal(await keyCount(app, '/users/u1'), 1000, 'the job added only what fit')
+})
+
+/** A store whose every profile holds `largest` properties, and that counts the size lookups it is asked for. */
+function sizedStore (largest: number): { store: ProfileStore, lookups: string[][] } {
+  const lookups: string[][] = []
+  const store = {
+    largestMetadata: async () => largest,
+    metadataSizes: async (_tenant: string, _kind: string, ids: string[]) => { lookups.push(ids); return ids.map(() => largest) },
+    getUser: async () => ({ metadata: props(largest, 'held') }),
+    getCompany: async () => ({ metadata: props(largest, 'held') })
+  } as unknown as ProfileStore
+  return { store, lookups }
+}
+
+t.test('checkProfileCaps: a request of many small profiles needs no count per profile and no size lookup', async (t) => {
+  const { store, lookups } = sizedStore(7)
+  const rows = Array.from({ length: 10_000 }, (_, i) => ({ user_id: `user_${i}`, metadata: props(7) }))
+  await checkProfileCaps(store, 't', 'users', rows, String)
+  t.same(lookups, [], 'no sizes read')
+  await checkProfileCaps(store, 't', 'users', [{ user_id: 'x' }, { user_id: 'y', metadata: {} }], String)
+  t.same(lookups, [], 'rows that add nothing read nothing')
+})
+
+t.test('bucketCount: about one bucket a row, a power of two, 4,096 at most', async (t) => {
+  t.same([0, 1, 2, 3, 500, 4096, 10_000].map(bucketCount), [1, 1, 2, 4, 512, 4096, 4096])
+  t.ok(bucketOf('any id', 512) < 512)
+})
+
+t.test('checkProfileCaps: profiles whose ids share a bucket are counted apart before anything is refused', async (t) => {
+  const first = 'user_0'
+  let second = 1
+  while (bucketOf(`user_${second}`, bucketCount(2)) !== bucketOf(first, bucketCount(2))) second++
+  const other = `user_${second}`
+  const { store, lookups } = sizedStore(0)
+  await checkProfileCaps(store, 't', 'users', [{ user_id: first, metadata: props(600) }, { user_id: other, metadata: props(600, 'x') }], String)
+  t.same(lookups, [[first, other]], 'the bucket\'s 1,200 keys sent the request to the exact count, which lets it through')
+  const refusal = async (promise: Promise<void>): Promise<unknown> => await promise.then(() => 'accepted', (error: unknown) => error)
+  t.match(await refusal(checkProfileCaps(store, 't', 'users', [{ user_id: first, metadata: props(600) }, { user_id: first, metadata: props(600, 'x') }], (i) => `/users/${i}/metadata`)),
+    { statusCode: 400, entries: [{ error_code: 'too_many_metadata_keys', details: '/users/1/metadata' }] }, 'the same profile twice is refused')
+  const { store: companies } = sizedStore(990)
+  t.match(await refusal(checkProfileCaps(companies, 't', 'companies', [{ company_id: 'c', metadata: props(11) }], String)), { statusCode: 400 }, 'what it holds counts')
 })
