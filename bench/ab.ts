@@ -5,14 +5,14 @@
 // To compare commits: `npm run build` on the old one, copy dist/bundle to dist/bundle-before
 // (under dist/, so that its dependencies resolve), then build the new one.
 import { benchArgs, commandLine } from './lib/args.js'
-import { runLoad } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
-import { pinSelf, RssSampler } from './lib/proc.js'
-import { baselineSpec, mockSpec, startServer, type ServerSpec } from './lib/server.js'
+import { measureWorkload, type Measured } from './lib/measure.js'
+import { pinSelf } from './lib/proc.js'
+import { baselineSpec, mockSpec, type ServerSpec } from './lib/server.js'
 import { fmt, mb, median, ratio, spread } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
 import { parseVariants } from './lib/variants.js'
-import { drainJobs, keysFor, workloads, type Workload } from './lib/workloads.js'
+import { workloads, type Workload } from './lib/workloads.js'
 
 const args = benchArgs(process.argv.slice(2), ['variants', 'workload', 'rounds'])
 const variants = parseVariants(String(args.extra.variants ?? 'mock=dist/bundle'))
@@ -31,25 +31,16 @@ const specs: ServerSpec[] = [baselineSpec({ log: false }), ...variants.map((vari
   return { ...spec, name: variant.name, nodeArgs: [...spec.nodeArgs.slice(0, -1), variant.entry] }
 })]
 
-interface Run { reqPerSec: number, peakRss: number, cpu: number, non2xx: number }
-
-/** Starts one target, warms it, measures the workload, drains its jobs (unless they never run), stops it. */
-async function measure (spec: ServerSpec): Promise<Run> {
-  const server = await startServer(spec)
-  try {
-    const keys = keysFor(workload.id, workload.keys)
-    const requests = await workload.requests(server.url, keys)
-    const drains = spec.name !== 'bare' && workload.createsJobs && spec.env.MOCK_CLOCK !== 'manual'
-    if (args.warmup > 0) await runLoad(server.url, requests, { connections: args.connections ?? workload.connections, durationS: args.warmup })
-    if (drains) await drainJobs(server.url, keys)
-    const sampler = new RssSampler(server.pid)
-    const result = await runLoad(server.url, requests, { connections: args.connections ?? workload.connections, durationS: args.duration })
-    if (drains) await drainJobs(server.url, keys)
-    const { peak, cpu } = sampler.stop()
-    return { reqPerSec: result.reqPerSec, peakRss: peak, cpu, non2xx: result.non2xx + result.errors }
-  } finally {
-    await server.stop()
-  }
+/** One target: a mock's jobs are drained (unless they never run, under a manual clock), nothing is checked. */
+async function measure (spec: ServerSpec): Promise<Measured> {
+  return await measureWorkload(spec, workload, {
+    keys: workload.keys,
+    connections: args.connections ?? workload.connections,
+    warmupS: args.warmup,
+    durationS: args.duration,
+    drains: spec.name !== 'bare' && workload.createsJobs && spec.env.MOCK_CLOCK !== 'manual',
+    verify: false
+  })
 }
 
 console.log(`# Same-run A/B: ${variants.map((variant) => variant.name).join(' vs ')} on ${workload.id}\n\n${machineLine()}\n`)
@@ -58,27 +49,27 @@ console.log(`- ${pinSelf(1)}; each target alone on core 0, started fresh, ${args
 for (const variant of variants) console.log(`- ${variant.name}: ${variant.entry}${Object.keys(variant.env).length === 0 ? '' : ` with ${Object.entries(variant.env).map(([key, value]) => `${key}=${value}`).join(' ')}`}, MOCK_CONCURRENCY=queue MOCK_STAGE_MS=0 LOG_LEVEL=info unless set`)
 console.log('- bare: bench/baseline-server.ts without a logger (BASELINE_LOG=none), the 1.00 of every ratio\n')
 
-const runs = new Map<string, Run[]>(specs.map((spec) => [spec.name, []]))
+const runs = new Map<string, Measured[]>(specs.map((spec) => [spec.name, []]))
 for (let round = 0; round < rounds; round++) {
   const order = specs.map((_, index) => specs[(index + round) % specs.length] as ServerSpec)
   for (const spec of order) {
     const run = await measure(spec)
     runs.get(spec.name)?.push(run)
-    console.log(`round ${round + 1}: ${spec.name} ${fmt(run.reqPerSec, 1)} req/s, peak RSS ${mb(run.peakRss)} MB, ${fmt(run.cpu * 100)}% of its core${run.non2xx > 0 ? `, ${run.non2xx} not 2xx` : ''}`)
+    console.log(`round ${round + 1}: ${spec.name} ${fmt(run.reqPerSec, 1)} req/s, peak RSS ${mb(run.peakRss)} MB, ${fmt(run.cpu * 100)}% of its core${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} not 2xx` : ''}`)
   }
 }
 
-const bare = runs.get('bare') as Run[]
+const bare = runs.get('bare') as Measured[]
 // Answers other than 2xx (a 429 once a manual clock's queue is full, say) are cheaper than the work measured: shown, never hidden.
 console.log('\n' + markdownTable(['target', 'req/s', 'req/s × bare', 'peak RSS MB', 'peak RSS × bare', 'not 2xx'], specs.map((spec) => {
-  const mine = runs.get(spec.name) as Run[]
+  const mine = runs.get(spec.name) as Measured[]
   return [
     spec.name,
     fmt(median(mine.map((run) => run.reqPerSec)), 1),
-    spread(mine.map((run, index) => ratio(run.reqPerSec, (bare[index] as Run).reqPerSec))),
+    spread(mine.map((run, index) => ratio(run.reqPerSec, (bare[index] as Measured).reqPerSec))),
     mb(median(mine.map((run) => run.peakRss))),
-    spread(mine.map((run, index) => ratio(run.peakRss, (bare[index] as Run).peakRss))),
-    String(mine.reduce((sum, run) => sum + run.non2xx, 0))
+    spread(mine.map((run, index) => ratio(run.peakRss, (bare[index] as Measured).peakRss))),
+    String(mine.reduce((sum, run) => sum + run.non2xx + run.errors, 0))
   ]
 })))
 console.log('\nratios: median (min–max) over the rounds, each against the bare route of its own round')

@@ -5,55 +5,30 @@
 // as medians with their range (the machine's speed drifts between runs).
 // Run: node --import tsx bench/throughput.ts [--duration 10] [--warmup 2] [--connections n] [--keys n] [--workloads W1,W5] [--rounds 1] [--source|--fresh] [--quick]
 import { benchArgs, commandLine } from './lib/args.js'
-import { runLoad, type LoadResult } from './lib/load.js'
 import { machineLine } from './lib/machine.js'
-import { cpuSecondsOf, pinSelf, RssSampler } from './lib/proc.js'
-import { baselineSpec, describeEntry, mockSpec, startServer, type ServerSpec } from './lib/server.js'
+import { measureWorkload, type Measured } from './lib/measure.js'
+import { pinSelf } from './lib/proc.js'
+import { baselineSpec, describeEntry, mockSpec, type ServerSpec } from './lib/server.js'
 import { bodySize, fmt, mb, median, ratio, spread, verdict } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
-import { drainJobs, keysFor, W5_USERS_PER_KEY, workloads, type Workload } from './lib/workloads.js'
+import { W5_USERS_PER_KEY, workloads, type Workload } from './lib/workloads.js'
 
 const args = benchArgs(process.argv.slice(2), ['keys', 'workloads', 'rounds'])
 const only = typeof args.extra.workloads === 'string' ? args.extra.workloads.toUpperCase().split(',') : undefined
 const rounds = Number(args.extra.rounds ?? 1)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a whole number from 1: ${String(args.extra.rounds)}`)
 
-interface Measured extends LoadResult {
-  server: string
-  peakRss: number
-  /** Share of its core the server used during the measured load (1 = saturated). */
-  cpu: number
-  /** Milliseconds after the load stopped until every accepted job had ended (mock, job workloads). */
-  drainMs: number | undefined
-  /** What the workload's check found wrong on the mock after the load (see Workload.verify). */
-  problems: string[]
-}
-
-/** Starts one server, warms it, measures one workload against it, stops it. */
+/** One server under one workload, as this bench runs it: the mock drains its jobs and is checked. */
 async function measure (spec: ServerSpec, workload: Workload): Promise<Measured> {
-  const server = await startServer(spec)
-  try {
-    const isMock = spec.name === 'mock'
-    const keys = keysFor(workload.id, Number(args.extra.keys ?? workload.keys))
-    const requests = await workload.requests(server.url, keys)
-    const connections = args.connections ?? workload.connections
-    if (args.warmup > 0) {
-      await runLoad(server.url, requests, { connections, durationS: args.warmup })
-      // Jobs of the warm-up must not run during the measured window.
-      if (isMock && workload.createsJobs) await drainJobs(server.url, keys)
-    }
-    const sampler = new RssSampler(server.pid)
-    const cpuStart = cpuSecondsOf(server.pid)
-    const result = await runLoad(server.url, requests, { connections, durationS: args.duration })
-    const cpu = (cpuSecondsOf(server.pid) - cpuStart) / result.durationS
-    const drainMs = isMock && workload.createsJobs ? await drainJobs(server.url, keys) : undefined
-    // Peak RSS covers the load and the drain that finishes its jobs.
-    const { peak } = sampler.stop()
-    const problems = isMock && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
-    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs, problems }
-  } finally {
-    await server.stop()
-  }
+  const isMock = spec.name === 'mock'
+  return await measureWorkload(spec, workload, {
+    keys: Number(args.extra.keys ?? workload.keys),
+    connections: args.connections ?? workload.connections,
+    warmupS: args.warmup,
+    durationS: args.duration,
+    drains: isMock && workload.createsJobs,
+    verify: isMock
+  })
 }
 
 console.log(`# Throughput: mock vs baseline\n\n${machineLine()}\n`)

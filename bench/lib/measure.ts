@@ -1,0 +1,52 @@
+import { runLoad, type LoadResult } from './load.js'
+import { cpuSecondsOf, RssSampler } from './proc.js'
+import { startServer, type ServerSpec } from './server.js'
+import { drainJobs, keysFor, type Workload } from './workloads.js'
+
+/** One target under one workload: the load's figures, its peak memory and CPU share, the drain of its jobs. */
+export interface Measured extends LoadResult {
+  server: string
+  peakRss: number
+  /** Share of its core the server used during the measured load (1 = saturated). */
+  cpu: number
+  /** Milliseconds after the load stopped until every accepted job had ended (when `drains`). */
+  drainMs: number | undefined
+  /** What the workload's check found wrong after the load (see Workload.verify; when `verify`). */
+  problems: string[]
+}
+
+export interface MeasureOptions {
+  keys: number
+  connections: number
+  warmupS: number
+  durationS: number
+  /** Wait for the jobs of the warm-up before measuring, and for the measured ones after (a mock whose jobs run). */
+  drains: boolean
+  /** Run the workload's check after the load. */
+  verify: boolean
+}
+
+/** Starts one server, warms it, measures one workload against it, stops it. */
+export async function measureWorkload (spec: ServerSpec, workload: Workload, options: MeasureOptions): Promise<Measured> {
+  const server = await startServer(spec)
+  try {
+    const keys = keysFor(workload.id, options.keys)
+    const requests = await workload.requests(server.url, keys)
+    if (options.warmupS > 0) {
+      await runLoad(server.url, requests, { connections: options.connections, durationS: options.warmupS })
+      // Jobs of the warm-up must not run during the measured window.
+      if (options.drains) await drainJobs(server.url, keys)
+    }
+    const sampler = new RssSampler(server.pid)
+    const cpuStart = cpuSecondsOf(server.pid)
+    const result = await runLoad(server.url, requests, { connections: options.connections, durationS: options.durationS })
+    const cpu = (cpuSecondsOf(server.pid) - cpuStart) / result.durationS
+    const drainMs = options.drains ? await drainJobs(server.url, keys) : undefined
+    // Peak RSS covers the load and the drain that finishes its jobs.
+    const { peak } = sampler.stop()
+    const problems = options.verify && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
+    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs, problems }
+  } finally {
+    await server.stop()
+  }
+}
