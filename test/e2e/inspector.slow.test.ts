@@ -571,7 +571,9 @@ t.test('import and export jobs: the type in the jobs list, exports with live sta
   // Reset forgets the exports with the rest.
   await page.getByRole('button', { name: 'Reset…' }).click()
   await page.getByRole('button', { name: 'Yes, reset' }).click()
+  // The panels refresh each on its own: wait for both to be empty, not only the first.
   await page.locator('#exports-empty').waitFor({ state: 'visible', ...WAIT })
+  await page.locator('#jobs-empty').waitFor({ state: 'visible', ...WAIT })
   t.equal(await page.locator('#exports tbody tr, #jobs tbody tr').count(), 0, 'no export and no job left')
   t.equal(await page.locator('#exports-count').textContent(), '(0)')
   t.same(pageErrors, [], 'no script errors')
