@@ -2,6 +2,8 @@
 export interface Variant {
   /** Shown in the table. */
   name: string
+  /** The folder given, relative to the repository root (bench/instructions.ts loads a tsc build's src/app.js from it). */
+  folder: string
   /** The bundle it runs, relative to the repository root: `dist/bundle/server.js` or a copy of it under dist/. */
   entry: string
   /** Settings (environment variables) on top of the bench's. */
@@ -25,7 +27,8 @@ export function parseVariants (text: string): Variant[] {
       if (at <= 0) throw new Error(`a setting is ENV=value: ${setting} (in ${name})`)
       env[setting.slice(0, at)] = setting.slice(at + 1)
     }
-    return { name, entry: `${folder.replace(/\/+$/, '')}/server.js`, env }
+    const trimmed = folder.replace(/\/+$/, '')
+    return { name, folder: trimmed, entry: `${trimmed}/server.js`, env }
   })
   const names = variants.map((variant) => variant.name)
   if (variants.length === 0) throw new Error('name at least one variant')

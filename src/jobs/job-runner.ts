@@ -123,8 +123,42 @@ export class JobRunner {
       }
       return result
     }
-    await this.#arrived(job)
+    if (this.#startsNow(job)) {
+      await this.#track(keyOf(job), async () => { await this.#arrived(job, true) }, job)
+    } else {
+      await this.#arrived(job)
+    }
     return result
+  }
+
+  /**
+   * Whether a new job is carried as far as it goes in the request that made it
+   * instead of on a timer: its stages last 0 ms (MOCK_STAGE_MS=0), its rows fit
+   * in one chunk (so the 202 waits for no slice of row work) and no other replica
+   * could take it. A timer per job was most of the cost of running small jobs
+   * (BENCHMARKS.md section 8); a job queued behind another still waits its turn.
+   */
+  #startsNow (job: JobRecord): boolean {
+    return this.#autoAdvance && this.#leases === undefined && job.totalRows <= this.#chunkRows && this.#firstStepDelay(job) === 0
+  }
+
+  /**
+   * Runs a job's step so that close() waits for it and the lease sweep leaves
+   * it alone; a step that fails is reported and tried again after {@link RETRY_MS}.
+   */
+  async #track (key: string, step: () => Promise<void>, job: JobRef): Promise<void> {
+    this.#busy.add(key)
+    const run = step()
+      .catch((error: unknown) => {
+        this.#options.onError(error, { tenant: job.tenant, jobId: job.jobId })
+        this.#schedule(job, RETRY_MS)
+      })
+      .finally(() => {
+        this.#busy.delete(key)
+        this.#running.delete(run)
+      })
+    this.#running.add(run)
+    await run
   }
 
   /**
@@ -233,7 +267,7 @@ export class JobRunner {
   }
 
   #cancel (job: Pick<JobRecord, 'tenant' | 'jobId'>): void {
-    const key = `${job.tenant}\n${job.jobId}`
+    const key = keyOf(job)
     const pending = this.#timers.get(key)
     if (pending !== undefined) this.#options.clock.clearTimer(pending)
     this.#timers.delete(key)
@@ -311,21 +345,10 @@ export class JobRunner {
   #schedule (job: Pick<JobRecord, 'tenant' | 'jobId'>, delay: number): void {
     if (this.#closed) return
     this.#cancel(job)
-    const key = `${job.tenant}\n${job.jobId}`
-    const handle = this.#options.clock.setTimer(() => {
+    const key = keyOf(job)
+    const handle = this.#options.clock.setTimer(async () => {
       this.#timers.delete(key)
-      this.#busy.add(key)
-      const run = this.#step(job.tenant, job.jobId)
-        .catch((error: unknown) => {
-          this.#options.onError(error, { tenant: job.tenant, jobId: job.jobId })
-          this.#schedule(job, RETRY_MS)
-        })
-        .finally(() => {
-          this.#busy.delete(key)
-          this.#running.delete(run)
-        })
-      this.#running.add(run)
-      return run
+      await this.#track(key, async () => { await this.#step(job.tenant, job.jobId) }, job)
     }, Math.max(0, delay))
     this.#timers.set(key, handle)
   }

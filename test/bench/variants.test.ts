@@ -3,9 +3,9 @@ import { parseVariants } from '../../bench/lib/variants.js'
 
 t.test('parseVariants: a bundle folder each, with settings after a colon', async (t) => {
   t.same(parseVariants('before=dist/bundle-before, after=dist/bundle/,silent=dist/bundle:LOG_LEVEL=silent;MOCK_JOB_RETENTION=0'), [
-    { name: 'before', entry: 'dist/bundle-before/server.js', env: {} },
-    { name: 'after', entry: 'dist/bundle/server.js', env: {} },
-    { name: 'silent', entry: 'dist/bundle/server.js', env: { LOG_LEVEL: 'silent', MOCK_JOB_RETENTION: '0' } }
+    { name: 'before', folder: 'dist/bundle-before', entry: 'dist/bundle-before/server.js', env: {} },
+    { name: 'after', folder: 'dist/bundle', entry: 'dist/bundle/server.js', env: {} },
+    { name: 'silent', folder: 'dist/bundle', entry: 'dist/bundle/server.js', env: { LOG_LEVEL: 'silent', MOCK_JOB_RETENTION: '0' } }
   ])
   t.same(parseVariants('odd=dist/bundle:X=a=b').at(0)?.env, { X: 'a=b' }, 'a value may hold =')
 })

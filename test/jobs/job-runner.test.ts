@@ -277,8 +277,37 @@ t.test('the default chunk is 500 rows', async (t) => {
   t.same(store.applyCounts, [DEFAULT_CHUNK_ROWS, DEFAULT_CHUNK_ROWS, 1])
 })
 
-t.test('stageMs 0 runs to completion on advance(0)', async (t) => {
-  const { clock, store, runner, errors } = harness(t, { stageMs: 0 })
+t.test('stageMs 0: a job of one chunk runs to its end in submit, with no timer', async (t) => {
+  const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 3)
+  const { job, rows } = newJob(clock, 3)
+  t.same(await runner.submit(job, rows), { created: true })
+  t.equal(clock.pending, 0, 'no timer was set')
+  const done = await current(store, job)
+  t.equal(done.status, 'completed')
+  t.same(done.history.map((change) => change.status), ['queued', 'validating', 'processing', 'pending_refresh', 'completed'])
+  t.same(done.history.map((change) => change.at), [T0, T0, T0, T0, T0])
+  t.equal(done.completedRows, 3)
+  t.match(await store.profiles.getUser(job.tenant, 'u2'), { userId: 'u2', metadata: { i: 2 }, lastTouch: { kind: 'job', id: job.jobId } }, 'its rows were applied')
+  t.equal(job.status, 'queued', "the caller's record (the 202) is left as submitted")
+  t.same(errors, [])
+})
+
+t.test('stageMs 0: a job queued behind another waits for it, then runs on its own timer', async (t) => {
+  const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 3)
+  const first = newJob(clock, 4)
+  const second = newJob(clock, 2)
+  await runner.submit(first.job, first.rows)
+  await runner.submit(second.job, second.rows)
+  t.equal((await current(store, first.job)).status, 'queued', 'more rows than a chunk: left to the clock')
+  t.equal((await current(store, second.job)).status, 'queued', 'behind the first')
+  await clock.advance(0)
+  t.equal((await current(store, first.job)).status, 'completed')
+  t.equal((await current(store, second.job)).status, 'completed')
+  t.same(errors, [])
+})
+
+t.test('stageMs 0 and more rows than a chunk: runs to completion on advance(0)', async (t) => {
+  const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 2)
   const { job, rows } = newJob(clock, 3)
   await runner.submit(job, rows)
   t.equal((await current(store, job)).status, 'queued', 'nothing before the clock moves')
@@ -508,9 +537,8 @@ t.test('close() clears every timer and stops the jobs', async (t) => {
   t.equal(clock.pending, 0, 'but never scheduled')
 })
 
-t.test('close() waits for the steps under way and schedules nothing after', async (t) => {
-  const { clock, store, runner } = harness(t, { stageMs: 0 })
-  const { job, rows } = newJob(clock, 10)
+/** Holds the store's next applyRows until `release()`; `inApply` settles once it is held. */
+function holdApply (store: SpyStore): { inApply: Promise<void>, release: () => void } {
   let release: () => void = () => {}
   let entered: () => void = () => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -519,17 +547,29 @@ t.test('close() waits for the steps under way and schedules nothing after', asyn
     entered()
     await gate
   }
-  await runner.submit(job, rows)
-  const advancing = clock.advance(0)
-  await inApply
+  return { inApply, release }
+}
+
+/** Calls close() while a step is held, checks that it waits, and gives back its promise. */
+async function closeWhileBusy (t: Test, runner: JobRunner): Promise<{ closing: Promise<void> }> {
   let closed = false
   const closing = runner.close().then(() => { closed = true })
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
   t.equal(closed, false, 'close() is waiting for the step')
+  return { closing }
+}
+
+t.test('close() waits for the steps under way and schedules nothing after', async (t) => {
+  const { clock, store, runner } = harness(t, { stageMs: 0 }, 5)
+  const { job, rows } = newJob(clock, 10)
+  const { inApply, release } = holdApply(store)
+  await runner.submit(job, rows)
+  const advancing = clock.advance(0)
+  await inApply
+  const { closing } = await closeWhileBusy(t, runner)
   t.equal((await current(store, job)).completedRows, 0)
   release()
   await closing
-  t.equal(closed, true)
   const after = await current(store, job)
   t.equal(after.completedRows, 10, 'the step under way finished')
   t.equal(after.status, 'pending_refresh', 'its own transition went through')
@@ -537,6 +577,40 @@ t.test('close() waits for the steps under way and schedules nothing after', asyn
   t.equal(clock.pending, 0, 'but the next stage was not scheduled')
   await clock.advance(10_000)
   t.equal((await current(store, job)).status, 'pending_refresh')
+})
+
+t.test('close() waits for a job carried in its submit', async (t) => {
+  const { clock, store, runner } = harness(t, { stageMs: 0 })
+  const { job, rows } = newJob(clock, 2)
+  const { inApply, release } = holdApply(store)
+  const submitting = runner.submit(job, rows)
+  await inApply
+  const { closing } = await closeWhileBusy(t, runner)
+  release()
+  t.same(await submitting, { created: true })
+  await closing
+  const after = await current(store, job)
+  t.equal(after.completedRows, 2, 'the step under way finished')
+  t.equal(after.status, 'pending_refresh', 'and went no further once closing')
+  t.equal(clock.pending, 0)
+})
+
+t.test('a job carried in its submit whose step fails is still created, reported and retried after RETRY_MS', async (t) => {
+  const { clock, store, runner, errors } = harness(t, { stageMs: 0 })
+  const { job, rows } = newJob(clock, 2)
+  store.applyFailures = 1
+  t.same(await runner.submit(job, rows), { created: true }, 'the request that made it is not failed by its step')
+  t.equal(errors.length, 1)
+  t.match(errors[0]?.error, { message: 'apply failed' })
+  t.strictSame(errors[0]?.job, { tenant: job.tenant, jobId: job.jobId })
+  t.equal((await current(store, job)).status, 'processing')
+  await clock.advance(RETRY_MS - 1)
+  t.equal((await current(store, job)).status, 'processing')
+  await clock.advance(1)
+  const done = await current(store, job)
+  t.equal(done.status, 'completed')
+  t.equal(done.completedRows, 2)
+  t.equal(errors.length, 1, 'no further errors')
 })
 
 t.test('a job that disappears from the store stops quietly', async (t) => {
