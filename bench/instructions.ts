@@ -19,6 +19,7 @@ import { ROOT } from './lib/server.js'
 import { fmt, spread } from './lib/stats.js'
 import { markdownTable } from './lib/table.js'
 import { parseVariants, type Variant } from './lib/variants.js'
+import { keysFor } from './lib/workloads.js'
 
 const args = benchArgs(process.argv.slice(2), ['variants', 'requests', 'reps'])
 const variants = parseVariants(String(args.extra.variants ?? 'mock=dist'))
@@ -27,6 +28,8 @@ const extra = Number(args.extra.requests ?? 4000)
 const reps = Number(args.extra.reps ?? (args.quick ? 1 : 2))
 if (!Number.isInteger(extra) || extra < 1000) throw new Error(`--requests takes a whole number from 1000: ${String(args.extra.requests)}`)
 if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a whole number from 1: ${String(args.extra.reps)}`)
+// W1's keys (its default in bench/lib/workloads.ts).
+const W1_KEYS = keysFor('W1', 32)
 // The fewer-requests run warms the code up as much as the other, so that what differs is steady-state work.
 const FEWER = 2000
 
@@ -45,7 +48,7 @@ function count (target: Target, requests: number): number {
   const run = spawnSync('valgrind', ['--tool=cachegrind', '--cache-sim=no', '--smc-check=all-non-file', '--cachegrind-out-file=/dev/null',
     process.execPath, '--single-threaded', join(ROOT, 'bench/lib/inject-loop.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, ...target.env, REQUESTS: String(requests), BODY: JSON.stringify(SEED_BODY) },
+    env: { ...process.env, ...target.env, REQUESTS: String(requests), BODY: JSON.stringify(SEED_BODY), KEYS: JSON.stringify(W1_KEYS) },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024
   })

@@ -8,7 +8,8 @@ import Fastify from 'fastify'
 
 const requests = Number(process.env.REQUESTS)
 const body = process.env.BODY ?? '{}'
-const keys = Array.from({ length: Number(process.env.KEYS ?? 32) }, (_, index) => `bench-w1-${index}`)
+// W1's API keys (bench/lib/workloads.ts), so that each key's jobs run one at a time as in bench:ab.
+const keys = JSON.parse(process.env.KEYS ?? '["bench-w1-0"]')
 
 async function appOf (target) {
   if (target === 'bare') {

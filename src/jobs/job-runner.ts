@@ -124,7 +124,7 @@ export class JobRunner {
       return result
     }
     if (this.#startsNow(job)) {
-      await this.#track(keyOf(job), async () => { await this.#arrived(job, true) }, job)
+      await this.#track(job, async () => { await this.#arrived(job, true) })
     } else {
       await this.#arrived(job)
     }
@@ -146,7 +146,8 @@ export class JobRunner {
    * Runs a job's step so that close() waits for it and the lease sweep leaves
    * it alone; a step that fails is reported and tried again after {@link RETRY_MS}.
    */
-  async #track (key: string, step: () => Promise<void>, job: JobRef): Promise<void> {
+  async #track (job: JobRef, step: () => Promise<void>): Promise<void> {
+    const key = keyOf(job)
     this.#busy.add(key)
     const run = step()
       .catch((error: unknown) => {
@@ -348,7 +349,7 @@ export class JobRunner {
     const key = keyOf(job)
     const handle = this.#options.clock.setTimer(async () => {
       this.#timers.delete(key)
-      await this.#track(key, async () => { await this.#step(job.tenant, job.jobId) }, job)
+      await this.#track(job, async () => { await this.#step(job.tenant, job.jobId) })
     }, Math.max(0, delay))
     this.#timers.set(key, handle)
   }
