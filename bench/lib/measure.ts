@@ -1,5 +1,5 @@
 import { runLoad, type LoadResult } from './load.js'
-import { cpuSecondsOf, RssSampler } from './proc.js'
+import { cpuTimesOf, RssSampler } from './proc.js'
 import { startServer, type ServerSpec } from './server.js'
 import { drainJobs, keysFor, type Workload } from './workloads.js'
 
@@ -9,6 +9,9 @@ export interface Measured extends LoadResult {
   peakRss: number
   /** Share of its core the server used during the measured load (1 = saturated). */
   cpu: number
+  /** CPU microseconds per answer in user space (the server's own code, V8 and Node.js) and in the kernel (sockets, wake-ups). */
+  userUsPerAnswer: number
+  systemUsPerAnswer: number
   /** Milliseconds after the load stopped until every accepted job had ended (when `drains`). */
   drainMs: number | undefined
   /** What the workload's check found wrong after the load (see Workload.verify; when `verify`). */
@@ -38,14 +41,18 @@ export async function measureWorkload (spec: ServerSpec, workload: Workload, opt
       if (options.drains) await drainJobs(server.url, keys)
     }
     const sampler = new RssSampler(server.pid)
-    const cpuStart = cpuSecondsOf(server.pid)
+    const cpuStart = cpuTimesOf(server.pid)
     const result = await runLoad(server.url, requests, { connections: options.connections, durationS: options.durationS })
-    const cpu = (cpuSecondsOf(server.pid) - cpuStart) / result.durationS
+    const cpuEnd = cpuTimesOf(server.pid)
+    const cpu = (cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system) / result.durationS
+    const answers = Math.max(1, result.ok + result.non2xx)
+    const userUsPerAnswer = (cpuEnd.user - cpuStart.user) * 1e6 / answers
+    const systemUsPerAnswer = (cpuEnd.system - cpuStart.system) * 1e6 / answers
     const drainMs = options.drains ? await drainJobs(server.url, keys) : undefined
     // Peak RSS covers the load and the drain that finishes its jobs.
     const { peak } = sampler.stop()
     const problems = options.verify && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
-    return { ...result, server: spec.name, peakRss: peak, cpu, drainMs, problems }
+    return { ...result, server: spec.name, peakRss: peak, cpu, userUsPerAnswer, systemUsPerAnswer, drainMs, problems }
   } finally {
     await server.stop()
   }

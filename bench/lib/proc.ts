@@ -17,13 +17,19 @@ export function memoryOf (pid: number): { rss: number, hwm: number } | undefined
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN once it is gone. */
 export function cpuSecondsOf (pid: number): number {
+  const times = cpuTimesOf(pid)
+  return times.user + times.system
+}
+
+/** CPU seconds a process has used so far in user space and in the kernel (utime, stime of /proc/<pid>/stat); NaN once it is gone. */
+export function cpuTimesOf (pid: number): { user: number, system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may hold spaces) in parentheses; utime and stime are the 14th and 15th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS }
   } catch {
-    return Number.NaN
+    return { user: Number.NaN, system: Number.NaN }
   }
 }
 

@@ -116,6 +116,11 @@ export function baselineSpec (options: Pick<MockOptions, 'nodeFlags'> & { log?: 
   }
 }
 
+/** Issue 17's minimal honest route (bench/minimal-server.ts): key, schema, job id, bounded job map; no log line. */
+export function minimalSpec (): ServerSpec {
+  return { name: 'minimal', nodeArgs: ['--import', 'tsx', 'bench/minimal-server.ts'], env: {}, healthPath: '/__mock/health' }
+}
+
 /** Where the mock is started from, for the output. */
 export function describeEntry (entry: Entry): string {
   if (entry === 'dist') return 'dist/bundle/server.js, as `npm start` runs it (run `npm run build` first when src/ changed)'
