@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController } from 'fastify'
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 
-/** Jobs kept, the oldest dropped beyond it (the mock keeps 10,000 ended jobs by default). */
+/** Jobs kept, the oldest dropped beyond it: a bound, as the mock has one (MOCK_JOB_RETENTION, 1,000 ended jobs a key). */
 const KEPT_JOBS = 10_000
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])
