@@ -1,10 +1,15 @@
 // Same-run A/B: builds or settings of the mock taking turns with bare Fastify on one workload,
 // each round in a shifted order, so that a change's effect is a ratio measured beside what it
 // replaced rather than against figures from another run (this machine's speed drifts up to 2x).
-// Run: node --import tsx bench/ab.ts --variants before=dist/bundle-before,after=dist/bundle[:ENV=value;…] [--workload W3] [--rounds 4] [--duration 6] [--warmup 2] [--minimal yes]
+// Run: node --import tsx bench/ab.ts --variants before=dist/bundle-before,after=dist/bundle[:ENV=value;…] [--workload W3] [--rounds 4] [--duration 6] [--warmup 2] [--minimal yes] [--gc yes]
 // --minimal yes adds issue 17's minimal honest route (bench/minimal-server.ts, W1 only: it has the users route alone) as one more target.
+// --gc yes runs every target with V8's --trace-gc-nvp and prints, per answer, the young-generation collections' pause and the
+// bytes they found alive (what a target keeps beyond a few requests; the tracing itself costs a little CPU).
 // To compare commits: `npm run build` on the old one, copy dist/bundle to dist/bundle-before
 // (under dist/, so that its dependencies resolve), then build the new one.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { benchArgs, commandLine } from './lib/args.js'
 import { machineLine } from './lib/machine.js'
 import { measureWorkload, type Measured } from './lib/measure.js'
@@ -15,7 +20,7 @@ import { markdownTable } from './lib/table.js'
 import { parseVariants } from './lib/variants.js'
 import { workloads, type Workload } from './lib/workloads.js'
 
-const args = benchArgs(process.argv.slice(2), ['variants', 'workload', 'rounds', 'minimal'])
+const args = benchArgs(process.argv.slice(2), ['variants', 'workload', 'rounds', 'minimal', 'gc'])
 const variants = parseVariants(String(args.extra.variants ?? 'mock=dist/bundle'))
 const workload = pickWorkload(String(args.extra.workload ?? 'W3'))
 const rounds = Number(args.extra.rounds ?? (args.quick ? 1 : 4))
@@ -35,10 +40,14 @@ const specs: ServerSpec[] = [baselineSpec({ log: false }), ...(withMinimal ? [mi
   const spec = mockSpec({ entry: 'dist', env: variant.env })
   return { ...spec, name: variant.name, nodeArgs: [...spec.nodeArgs.slice(0, -1), variant.entry] }
 })]
+const traceDir = args.extra.gc === 'yes' ? mkdtempSync(join(tmpdir(), 'bench-ab-gc-')) : undefined
+if (traceDir !== undefined) for (const spec of specs) spec.nodeArgs = ['--trace-gc-nvp', ...spec.nodeArgs]
 
 /** One target: a mock's jobs are drained (unless they never run, under a manual clock), nothing is checked. */
-async function measure (spec: ServerSpec): Promise<Measured> {
-  return await measureWorkload(spec, workload, {
+async function measure (spec: ServerSpec, round: number): Promise<Measured> {
+  const gcTrace = traceDir === undefined ? undefined : join(traceDir, `${spec.name}-${round}.log`)
+  return await measureWorkload({ ...spec, ...(gcTrace === undefined ? {} : { stdoutFile: gcTrace }) }, workload, {
+    gcTrace,
     keys: workload.keys,
     connections: args.connections ?? workload.connections,
     warmupS: args.warmup,
@@ -59,7 +68,7 @@ const runs = new Map<string, Measured[]>(specs.map((spec) => [spec.name, []]))
 for (let round = 0; round < rounds; round++) {
   const order = specs.map((_, index) => specs[(index + round) % specs.length] as ServerSpec)
   for (const spec of order) {
-    const run = await measure(spec)
+    const run = await measure(spec, round)
     runs.get(spec.name)?.push(run)
     console.log(`round ${round + 1}: ${spec.name} ${fmt(run.reqPerSec, 1)} req/s, peak RSS ${mb(run.peakRss)} MB, ${fmt(run.cpu * 100)}% of its core${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} not 2xx` : ''}`)
   }
@@ -80,3 +89,18 @@ console.log('\n' + markdownTable(['target', 'req/s', 'req/s × bare', 'CPU µs p
   ]
 })))
 console.log('\nratios: median (min–max) over the rounds, each against the bare route of its own round; CPU per answer: medians, from /proc/<pid>/stat (10 ms ticks) over the measured load')
+if (traceDir !== undefined) {
+  rmSync(traceDir, { recursive: true, force: true })
+  const perAnswer = (run: Measured, value: (gc: NonNullable<Measured['gc']>) => number): number => value(run.gc as NonNullable<Measured['gc']>) / (run.gc as NonNullable<Measured['gc']>).answers
+  console.log('\n' + markdownTable(['target', 'scavenges', 'scavenge µs per answer: pause + helper threads', 'bytes surviving a scavenge per answer', 'mark-compact pause µs per answer'], specs.map((spec) => {
+    const mine = runs.get(spec.name) as Measured[]
+    return [
+      spec.name,
+      fmt(median(mine.map((run) => run.gc?.scavenges ?? 0))),
+      `${fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.scavengeMs * 1000))), 1)} + ${fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.scavengeHelperMs * 1000))), 1)}`,
+      fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.survivedBytes)))),
+      fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.markCompactMs * 1000))), 1)
+    ]
+  })))
+  console.log('\ncollections: medians over the rounds, from V8\'s --trace-gc-nvp lines during the measured load; its helper threads run on the server\'s pinned core too')
+}

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { gcTotals, type GcTotals } from './gc-trace.js'
 import { runLoad, type LoadResult } from './load.js'
 import { cpuTimesOf, RssSampler } from './proc.js'
 import { startServer, type ServerSpec } from './server.js'
@@ -16,6 +18,8 @@ export interface Measured extends LoadResult {
   drainMs: number | undefined
   /** What the workload's check found wrong after the load (see Workload.verify; when `verify`). */
   problems: string[]
+  /** The collections during the measured load (when `gcTrace`), and the answers they are shared by. */
+  gc: (GcTotals & { answers: number }) | undefined
 }
 
 export interface MeasureOptions {
@@ -27,11 +31,14 @@ export interface MeasureOptions {
   drains: boolean
   /** Run the workload's check after the load. */
   verify: boolean
+  /** The file the server's stdout goes to, with its `--trace-gc-nvp` lines: read for the measured load's collections. */
+  gcTrace?: string | undefined
 }
 
 /** Starts one server, warms it, measures one workload against it, stops it. */
 export async function measureWorkload (spec: ServerSpec, workload: Workload, options: MeasureOptions): Promise<Measured> {
   const server = await startServer(spec)
+  let measured: Omit<Measured, 'gc'> & { window: [number, number] }
   try {
     const keys = keysFor(workload.id, options.keys)
     const requests = await workload.requests(server.url, keys)
@@ -42,7 +49,10 @@ export async function measureWorkload (spec: ServerSpec, workload: Workload, opt
     }
     const sampler = new RssSampler(server.pid)
     const cpuStart = cpuTimesOf(server.pid)
+    // On the server's clock, which starts a few ms after the spawn: a collection at an edge may be counted in the wrong window.
+    const window: [number, number] = [performance.now() - server.spawnedAt, 0]
     const result = await runLoad(server.url, requests, { connections: options.connections, durationS: options.durationS })
+    window[1] = performance.now() - server.spawnedAt
     const cpuEnd = cpuTimesOf(server.pid)
     const cpu = (cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system) / result.durationS
     const answers = Math.max(1, result.ok + result.non2xx)
@@ -52,8 +62,12 @@ export async function measureWorkload (spec: ServerSpec, workload: Workload, opt
     // Peak RSS covers the load and the drain that finishes its jobs.
     const { peak } = sampler.stop()
     const problems = options.verify && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
-    return { ...result, server: spec.name, peakRss: peak, cpu, userUsPerAnswer, systemUsPerAnswer, drainMs, problems }
+    measured = { ...result, server: spec.name, peakRss: peak, cpu, userUsPerAnswer, systemUsPerAnswer, drainMs, problems, window }
   } finally {
     await server.stop()
   }
+  // Read once the server has exited: V8 prints through a buffer that its exit flushes.
+  const { window, ...rest } = measured
+  const gc = options.gcTrace === undefined ? undefined : { ...gcTotals(readFileSync(options.gcTrace, 'utf8'), ...window), answers: Math.max(1, rest.ok + rest.non2xx) }
+  return { ...rest, gc }
 }

@@ -38,6 +38,8 @@ export interface RunningServer {
   readyMs: number
   /** Asks bench/lib/loop-monitor.ts inside the server (needs `ipc` and the preload). */
   monitor: (request: MonitorRequest) => Promise<MonitorStats | undefined>
+  /** performance.now() of this process when the server was spawned: its own clocks start a little later. */
+  spawnedAt: number
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   stop: (graceMs?: number) => Promise<number | null>
 }
@@ -190,5 +192,5 @@ export async function startServer (spec: ServerSpec, options: { cpu?: number, po
     clearTimeout(timer)
     return code
   }
-  return { name: spec.name, pid: child.pid as number, url, readyMs, monitor, stop }
+  return { name: spec.name, pid: child.pid as number, url, readyMs, spawnedAt: started, monitor, stop }
 }

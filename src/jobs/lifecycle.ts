@@ -22,6 +22,11 @@ export function nextStatus (stage: Stage): JobStatus {
   return NEXT[stage]
 }
 
+/** Whether a job fails as it arrives in its status: it was told to fail at that stage (X-Mock-Job-Outcome, the control API), so it applies no rows there. */
+export function failsOnArrival (job: { status: JobStatus, failAt?: Stage | null | undefined }): boolean {
+  return job.failAt === job.status
+}
+
 /** Where a status sits in the lifecycle order (`failed` last). */
 export function statusOrder (status: JobStatus): number {
   return JOB_STATUSES.indexOf(status)

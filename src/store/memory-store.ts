@@ -1,4 +1,4 @@
-import { isTerminal, laneOf, type JobLane } from '../jobs/lifecycle.js'
+import { failsOnArrival, isTerminal, laneOf, nextStatus, type JobLane } from '../jobs/lifecycle.js'
 import { importedCompany, importedUser, type ImportRow } from '../imports/import-row.js'
 import type { JobStatus } from '../../schemas/jobs.js'
 import type { CompanyRow, UserRow } from '../../schemas/bulk.js'
@@ -124,22 +124,33 @@ export class MemoryStore implements MockStore {
     const state = this.#tenants.get(tenant)
     const job = state?.jobs.get(jobId)
     if (state === undefined || job === undefined || job.status !== from) return undefined
+    this.#move(state, job, to, at)
+    return copyJob(job)
+  }
+
+  #move (state: TenantState, job: JobRecord, to: JobStatus, at: number): void {
     job.status = to
     job.history.push(statusChange(to, at))
     if (isTerminal(to)) {
       job.endTime = at
-      state.rows[laneOf(job.type)].delete(jobId)
-      state.ended.push(jobId)
+      state.rows[laneOf(job.type)].delete(job.jobId)
+      state.ended.push(job.jobId)
       while (state.ended.length > this.#jobRetention) state.jobs.delete(state.ended.shift() as string)
     }
-    return copyJob(job)
   }
 
   async applyRows (tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined> {
     const state = this.#tenants.get(tenant)
     const job = state?.jobs.get(jobId)
     const rows = job === undefined ? undefined : state?.rows[laneOf(job.type)].get(jobId)
-    if (state === undefined || job === undefined || rows === undefined) return undefined
+    if (job === undefined || rows === undefined) return undefined
+    this.#apply(job, rows, count, at)
+    return copyJob(job)
+  }
+
+  /** Applies up to `count` of a job's next rows. */
+  #apply (job: JobRecord, rows: readonly JobRow[], count: number, at: number): void {
+    const { tenant, jobId } = job
     const end = Math.min(rows.length, job.completedRows + count)
     const touch = { kind: 'job', id: jobId } as const
     for (let index = job.completedRows; index < end; index++) {
@@ -148,6 +159,23 @@ export class MemoryStore implements MockStore {
       else this.#applyImportRow(tenant, rows[index] as ImportRow, touch, at)
     }
     job.completedRows = end
+  }
+
+  async runJobNow (tenant: string, jobId: string, at: number): Promise<JobRecord | undefined> {
+    const state = this.#tenants.get(tenant)
+    const job = state?.jobs.get(jobId)
+    // Ended jobs hold no rows, so this is also how an ended job is told apart.
+    if (state === undefined || job === undefined || firstActive(state, laneOf(job.type)) !== job) return undefined
+    const rows = state.rows[laneOf(job.type)].get(jobId) as readonly JobRow[]
+    while (!isTerminal(job.status)) {
+      const stage = job.status as Stage
+      if (failsOnArrival(job)) {
+        this.#move(state, job, 'failed', at)
+        break
+      }
+      if (stage === 'processing') this.#apply(job, rows, rows.length, at)
+      this.#move(state, job, nextStatus(stage), at)
+    }
     return copyJob(job)
   }
 

@@ -150,6 +150,15 @@ export interface MockStore {
    * has ended (its remaining rows are gone).
    */
   applyRows(tenant: string, jobId: string, count: number, at: number): Promise<JobRecord | undefined>
+  /**
+   * Carries a job through every stage it has left, each lasting no time, all at `at`,
+   * as one atomic step: `processing` applies every row before it moves on, and a job
+   * told to fail at a stage fails on arriving there. Only the lane's oldest job that
+   * has not ended runs; undefined for any other (it waits its turn) and for a job that
+   * is gone. Optional: where a backend has none (Redis, whose replicas' leases decide
+   * who moves a job), jobs move a stage at a time through the calls above.
+   */
+  runJobNow?(tenant: string, jobId: string, at: number): Promise<JobRecord | undefined>
   /** Sets the stage at which a job that has not ended will fail. */
   setFailAt(tenant: string, jobId: string, stage: Stage): Promise<JobRecord | undefined>
   /** Every tenant that has any state. */

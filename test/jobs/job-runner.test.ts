@@ -51,6 +51,26 @@ class SpyStore extends MemoryStore {
     await this.beforeTransition?.(tenant, jobId, from, to, at)
     return await super.transitionJob(tenant, jobId, from, to, at)
   }
+
+  runNowCalls = 0
+  runNowFailures = 0
+  beforeRunNow: (() => Promise<void>) | undefined
+
+  override async runJobNow (tenant: string, jobId: string, at: number): Promise<JobRecord | undefined> {
+    this.runNowCalls++
+    if (this.runNowFailures > 0) {
+      this.runNowFailures--
+      throw new Error('run failed')
+    }
+    await this.beforeRunNow?.()
+    return await super.runJobNow(tenant, jobId, at)
+  }
+}
+
+/** The store as a backend without runJobNow (Redis) is to the runner: jobs of 0-ms stages go a stage at a time. */
+function stageByStage (store: SpyStore): SpyStore {
+  Object.defineProperty(store, 'runJobNow', { value: undefined })
+  return store
 }
 
 interface Harness {
@@ -277,18 +297,49 @@ t.test('the default chunk is 500 rows', async (t) => {
   t.same(store.applyCounts, [DEFAULT_CHUNK_ROWS, DEFAULT_CHUNK_ROWS, 1])
 })
 
-t.test('stageMs 0: a job of one chunk runs to its end in submit, with no timer', async (t) => {
+for (const inOneCall of [true, false]) {
+  t.test(`stageMs 0: a job of one chunk runs to its end in submit, with no timer, ${inOneCall ? 'in one store call (runJobNow)' : 'a stage at a time (a store without runJobNow)'}`, async (t) => {
+    const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 3)
+    if (!inOneCall) stageByStage(store)
+    const { job, rows } = newJob(clock, 3)
+    t.same(await runner.submit(job, rows), { created: true })
+    t.equal(clock.pending, 0, 'no timer was set')
+    const done = await current(store, job)
+    t.equal(done.status, 'completed')
+    t.same(done.history.map((change) => change.status), ['queued', 'validating', 'processing', 'pending_refresh', 'completed'])
+    t.same(done.history.map((change) => change.at), [T0, T0, T0, T0, T0])
+    t.equal(done.completedRows, 3)
+    t.match(await store.profiles.getUser(job.tenant, 'u2'), { userId: 'u2', metadata: { i: 2 }, lastTouch: { kind: 'job', id: job.jobId } }, 'its rows were applied')
+    t.equal(job.status, 'queued', "the caller's record (the 202) is left as submitted")
+    t.same([store.runNowCalls, store.applyCounts], inOneCall ? [1, []] : [0, [3]])
+    t.same(errors, [])
+  })
+}
+
+t.test('stageMs 0: a job told to fail at a stage fails there in its submit, its rows applied only past processing', async (t) => {
+  for (const [failAt, applied] of [['queued', 0], ['processing', 0], ['pending_refresh', 3]] as const) {
+    const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 3)
+    const { job, rows } = newJob(clock, 3)
+    await runner.submit({ ...job, failAt }, rows)
+    const failed = await current(store, job)
+    t.equal(failed.status, 'failed', `failAt ${failAt}`)
+    t.equal(failed.history.at(-2)?.status, failAt)
+    t.equal(failed.completedRows, applied)
+    t.equal(clock.pending, 0)
+    t.same(errors, [])
+  }
+})
+
+t.test('stageMs 0: a job told to fail at queued fails at once even behind another job, which goes on', async (t) => {
   const { clock, store, runner, errors } = harness(t, { stageMs: 0 }, 3)
-  const { job, rows } = newJob(clock, 3)
-  t.same(await runner.submit(job, rows), { created: true })
-  t.equal(clock.pending, 0, 'no timer was set')
-  const done = await current(store, job)
-  t.equal(done.status, 'completed')
-  t.same(done.history.map((change) => change.status), ['queued', 'validating', 'processing', 'pending_refresh', 'completed'])
-  t.same(done.history.map((change) => change.at), [T0, T0, T0, T0, T0])
-  t.equal(done.completedRows, 3)
-  t.match(await store.profiles.getUser(job.tenant, 'u2'), { userId: 'u2', metadata: { i: 2 }, lastTouch: { kind: 'job', id: job.jobId } }, 'its rows were applied')
-  t.equal(job.status, 'queued', "the caller's record (the 202) is left as submitted")
+  const first = newJob(clock, 4)
+  const second = newJob(clock, 2)
+  await runner.submit(first.job, first.rows)
+  await runner.submit({ ...second.job, failAt: 'queued' }, second.rows)
+  t.same((await current(store, second.job)).history.map((change) => change.status), ['queued', 'failed'])
+  t.equal((await current(store, first.job)).status, 'queued')
+  await clock.advance(0)
+  t.equal((await current(store, first.job)).status, 'completed')
   t.same(errors, [])
 })
 
@@ -537,13 +588,13 @@ t.test('close() clears every timer and stops the jobs', async (t) => {
   t.equal(clock.pending, 0, 'but never scheduled')
 })
 
-/** Holds the store's next applyRows until `release()`; `inApply` settles once it is held. */
-function holdApply (store: SpyStore): { inApply: Promise<void>, release: () => void } {
+/** Holds the store's next applyRows (or runJobNow) until `release()`; `inApply` settles once it is held. */
+function holdApply (store: SpyStore, hook: 'beforeApply' | 'beforeRunNow' = 'beforeApply'): { inApply: Promise<void>, release: () => void } {
   let release: () => void = () => {}
   let entered: () => void = () => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
   const inApply = new Promise<void>((resolve) => { entered = resolve })
-  store.beforeApply = async () => {
+  store[hook] = async () => {
     entered()
     await gate
   }
@@ -579,39 +630,47 @@ t.test('close() waits for the steps under way and schedules nothing after', asyn
   t.equal((await current(store, job)).status, 'pending_refresh')
 })
 
-t.test('close() waits for a job carried in its submit', async (t) => {
-  const { clock, store, runner } = harness(t, { stageMs: 0 })
-  const { job, rows } = newJob(clock, 2)
-  const { inApply, release } = holdApply(store)
-  const submitting = runner.submit(job, rows)
-  await inApply
-  const { closing } = await closeWhileBusy(t, runner)
-  release()
-  t.same(await submitting, { created: true })
-  await closing
-  const after = await current(store, job)
-  t.equal(after.completedRows, 2, 'the step under way finished')
-  t.equal(after.status, 'pending_refresh', 'and went no further once closing')
-  t.equal(clock.pending, 0)
-})
+for (const inOneCall of [true, false]) {
+  t.test(`close() waits for a job carried in its submit ${inOneCall ? 'in one store call' : 'a stage at a time'}`, async (t) => {
+    const { clock, store, runner } = harness(t, { stageMs: 0 })
+    if (!inOneCall) stageByStage(store)
+    const { job, rows } = newJob(clock, 2)
+    const { inApply, release } = holdApply(store, inOneCall ? 'beforeRunNow' : 'beforeApply')
+    const submitting = runner.submit(job, rows)
+    await inApply
+    const { closing } = await closeWhileBusy(t, runner)
+    release()
+    t.same(await submitting, { created: true })
+    await closing
+    const after = await current(store, job)
+    t.equal(after.completedRows, 2, 'the step under way finished')
+    // A stage at a time, the runner stops between stages once closing; one call is never cut.
+    t.equal(after.status, inOneCall ? 'completed' : 'pending_refresh')
+    t.equal(clock.pending, 0)
+  })
+}
 
-t.test('a job carried in its submit whose step fails is still created, reported and retried after RETRY_MS', async (t) => {
-  const { clock, store, runner, errors } = harness(t, { stageMs: 0 })
-  const { job, rows } = newJob(clock, 2)
-  store.applyFailures = 1
-  t.same(await runner.submit(job, rows), { created: true }, 'the request that made it is not failed by its step')
-  t.equal(errors.length, 1)
-  t.match(errors[0]?.error, { message: 'apply failed' })
-  t.strictSame(errors[0]?.job, { tenant: job.tenant, jobId: job.jobId })
-  t.equal((await current(store, job)).status, 'processing')
-  await clock.advance(RETRY_MS - 1)
-  t.equal((await current(store, job)).status, 'processing')
-  await clock.advance(1)
-  const done = await current(store, job)
-  t.equal(done.status, 'completed')
-  t.equal(done.completedRows, 2)
-  t.equal(errors.length, 1, 'no further errors')
-})
+for (const inOneCall of [true, false]) {
+  t.test(`a job carried in its submit whose ${inOneCall ? 'store call' : 'step'} fails is still created, reported and retried after RETRY_MS`, async (t) => {
+    const { clock, store, runner, errors } = harness(t, { stageMs: 0 })
+    const { job, rows } = newJob(clock, 2)
+    if (inOneCall) store.runNowFailures = 1
+    else stageByStage(store).applyFailures = 1
+    t.same(await runner.submit(job, rows), { created: true }, 'the request that made it is not failed by its step')
+    t.equal(errors.length, 1)
+    t.match(errors[0]?.error, { message: inOneCall ? 'run failed' : 'apply failed' })
+    t.strictSame(errors[0]?.job, { tenant: job.tenant, jobId: job.jobId })
+    const stuckAt = inOneCall ? 'queued' : 'processing'
+    t.equal((await current(store, job)).status, stuckAt)
+    await clock.advance(RETRY_MS - 1)
+    t.equal((await current(store, job)).status, stuckAt)
+    await clock.advance(1)
+    const done = await current(store, job)
+    t.equal(done.status, 'completed')
+    t.equal(done.completedRows, 2)
+    t.equal(errors.length, 1, 'no further errors')
+  })
+}
 
 t.test('a job that disappears from the store stops quietly', async (t) => {
   t.test('while waiting in a stage', async (t) => {

@@ -393,3 +393,51 @@ t.test('close() forgets everything', async (t) => {
   t.equal(await store.applyRows(A, 'j1', 1, T0), undefined)
   t.equal(await store.transitionJob(A, 'j1', 'completed', 'failed', T0), undefined)
 })
+
+t.test('runJobNow (memory only: jobs whose stages last 0 ms, in one step)', async (t) => {
+  const rows: JobRow[] = [{ user_id: 'u0', metadata: { n: 0 } }, { user_id: 'u1', metadata: { n: 1 } }]
+
+  t.test('carries the lane\'s oldest job to completed at one time, its rows applied', async (t) => {
+    const store = new MemoryStore({ jobRetention: 1 })
+    await store.createJob(jobRecord(A, 'j1', T0, 2), rows)
+    const done = await store.runJobNow(A, 'j1', T0 + 5) as JobRecord
+    t.equal(done.status, 'completed')
+    t.same(done.history, TO_COMPLETED.map((status, index) => ({ status, at: index === 0 ? T0 : T0 + 5 })))
+    t.equal(done.endTime, T0 + 5)
+    t.equal(done.completedRows, 2)
+    t.strictSame(await store.getJob(A, 'j1'), done, 'what it returns is what is stored')
+    t.match(await store.profiles.getUser(A, 'u1'), { metadata: { n: 1 }, lastTouch: { kind: 'job', id: 'j1' } })
+    t.equal(await store.oldestActiveJob(A), undefined, 'the lane is free')
+    await store.createJob(jobRecord(A, 'j2', T0, 0), [])
+    t.equal((await store.runJobNow(A, 'j2', T0))?.status, 'completed', 'a job without rows too')
+    t.equal(await store.getJob(A, 'j1'), undefined, 'ended jobs are kept under MOCK_JOB_RETENTION as after transitions')
+  })
+
+  t.test('a job told to fail at a stage fails on arriving there; rows only once it has passed processing', async (t) => {
+    for (const [failAt, applied] of [['queued', 0], ['validating', 0], ['processing', 0], ['pending_refresh', 2]] as const) {
+      const store = new MemoryStore({ jobRetention: 10 })
+      await store.createJob({ ...jobRecord(A, 'j1', T0, 2), failAt }, rows)
+      const failed = await store.runJobNow(A, 'j1', T0) as JobRecord
+      const path = [...TO_COMPLETED.slice(0, TO_COMPLETED.indexOf(failAt) + 1), 'failed']
+      t.same(failed.history.map((change) => change.status), path, `failAt ${failAt}`)
+      t.equal(failed.completedRows, applied)
+      t.equal(failed.endTime, T0)
+      t.equal((await store.profiles.listUsers(A, { limit: 10, offset: 0 })).length, applied)
+    }
+  })
+
+  t.test('undefined, and nothing changed, for a job behind another in its lane, an ended job or one that is gone', async (t) => {
+    const store = new MemoryStore({ jobRetention: 10 })
+    await store.createJob(jobRecord(A, 'j1', T0, 2), rows)
+    await store.createJob(jobRecord(A, 'j2', T0, 2), rows)
+    t.equal(await store.runJobNow(A, 'j2', T0), undefined, 'behind j1')
+    t.equal((await store.getJob(A, 'j2'))?.status, 'queued')
+    await store.createJob(jobRecord(A, 'i1', T0, 0, 'import'), [])
+    t.equal((await store.runJobNow(A, 'i1', T0))?.status, 'completed', 'another lane does not wait for j1')
+    t.equal((await store.runJobNow(A, 'j1', T0))?.status, 'completed')
+    t.equal(await store.runJobNow(A, 'j1', T0 + 1), undefined, 'already ended')
+    t.equal((await store.getJob(A, 'j1'))?.endTime, T0)
+    t.equal(await store.runJobNow(A, 'nope', T0), undefined)
+    t.equal(await store.runJobNow('nobody', 'j1', T0), undefined)
+  })
+})
