@@ -91,15 +91,19 @@ console.log('\n' + markdownTable(['target', 'req/s', 'req/s × bare', 'CPU µs p
 console.log('\nratios: median (min–max) over the rounds, each against the bare route of its own round; CPU per answer: medians, from /proc/<pid>/stat (10 ms ticks) over the measured load')
 if (traceDir !== undefined) {
   rmSync(traceDir, { recursive: true, force: true })
-  const perAnswer = (run: Measured, value: (gc: NonNullable<Measured['gc']>) => number): number => value(run.gc as NonNullable<Measured['gc']>) / (run.gc as NonNullable<Measured['gc']>).answers
+  /** The median over the rounds of a figure of the measured load's collections, per answer. */
+  const perAnswer = (mine: Measured[], value: (gc: NonNullable<Measured['gc']>) => number): number => median(mine.map((run) => {
+    const gc = run.gc as NonNullable<Measured['gc']>
+    return value(gc) / gc.answers
+  }))
   console.log('\n' + markdownTable(['target', 'scavenges', 'scavenge µs per answer: pause + helper threads', 'bytes surviving a scavenge per answer', 'mark-compact pause µs per answer'], specs.map((spec) => {
     const mine = runs.get(spec.name) as Measured[]
     return [
       spec.name,
       fmt(median(mine.map((run) => run.gc?.scavenges ?? 0))),
-      `${fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.scavengeMs * 1000))), 1)} + ${fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.scavengeHelperMs * 1000))), 1)}`,
-      fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.survivedBytes)))),
-      fmt(median(mine.map((run) => perAnswer(run, (gc) => gc.markCompactMs * 1000))), 1)
+      `${fmt(perAnswer(mine, (gc) => gc.scavengeMs * 1000), 1)} + ${fmt(perAnswer(mine, (gc) => gc.scavengeHelperMs * 1000), 1)}`,
+      fmt(perAnswer(mine, (gc) => gc.survivedBytes)),
+      fmt(perAnswer(mine, (gc) => gc.markCompactMs * 1000), 1)
     ]
   })))
   console.log('\ncollections: medians over the rounds, from V8\'s --trace-gc-nvp lines during the measured load; its helper threads run on the server\'s pinned core too')

@@ -38,7 +38,7 @@ export interface MeasureOptions {
 /** Starts one server, warms it, measures one workload against it, stops it. */
 export async function measureWorkload (spec: ServerSpec, workload: Workload, options: MeasureOptions): Promise<Measured> {
   const server = await startServer(spec)
-  let measured: Omit<Measured, 'gc'> & { window: [number, number] }
+  let measured: Omit<Measured, 'gc'> & { window: [number, number], answers: number }
   try {
     const keys = keysFor(workload.id, options.keys)
     const requests = await workload.requests(server.url, keys)
@@ -62,12 +62,12 @@ export async function measureWorkload (spec: ServerSpec, workload: Workload, opt
     // Peak RSS covers the load and the drain that finishes its jobs.
     const { peak } = sampler.stop()
     const problems = options.verify && workload.verify !== undefined ? await workload.verify(server.url, keys) : []
-    measured = { ...result, server: spec.name, peakRss: peak, cpu, userUsPerAnswer, systemUsPerAnswer, drainMs, problems, window }
+    measured = { ...result, server: spec.name, peakRss: peak, cpu, userUsPerAnswer, systemUsPerAnswer, drainMs, problems, window, answers }
   } finally {
     await server.stop()
   }
   // Read once the server has exited: V8 prints through a buffer that its exit flushes.
-  const { window, ...rest } = measured
-  const gc = options.gcTrace === undefined ? undefined : { ...gcTotals(readFileSync(options.gcTrace, 'utf8'), ...window), answers: Math.max(1, rest.ok + rest.non2xx) }
+  const { window, answers, ...rest } = measured
+  const gc = options.gcTrace === undefined ? undefined : { ...gcTotals(readFileSync(options.gcTrace, 'utf8'), ...window), answers }
   return { ...rest, gc }
 }
